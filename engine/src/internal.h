@@ -194,7 +194,6 @@ struct rlog__seg {
 	uint64_t prev_end_offset; /* from the header */
 	uint64_t end_offset;	  /* where the next record goes */
 	uint64_t durable_offset;  /* bytes known synced */
-	uint64_t max_index;	  /* largest entry index of any record in it */
 	struct rlog_file *file;	  /* NULL while closed */
 	bool header_written;	  /* false until the first write lands */
 	char name[RLOG__SEG_NAME_LEN + 1];

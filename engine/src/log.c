@@ -643,8 +643,9 @@ static int ensure_tail(struct rlog *log, const char *op, uint64_t need,
 	rv = log->vfs->open(log->vfs, ns->name, RLOG_VFS_CREATE | RLOG_VFS_EXCL,
 			    &ns->file);
 	if (rv != 0) {
+		rv = rlog__poison(log, rv, "%s: create %s", op, ns->name);
 		rlog__free(&log->alloc, ns);
-		return rlog__poison(log, rv, "%s: create %s", op, ns->name);
+		return rv;
 	}
 	log->open_files++;
 	log->next_seq++;
@@ -724,9 +725,6 @@ static int write_batch(struct rlog *log, const char *op, bool truncate,
 					 op);
 		}
 		off += sz;
-		if (entries[i].index > s->max_index) {
-			s->max_index = entries[i].index;
-		}
 	}
 	return 0;
 }
@@ -1018,16 +1016,19 @@ int rlog_purge(struct rlog *log, uint64_t index, uint64_t term)
 		return rv;
 	}
 	rlog__ents_purge(log, index);
-	/* Now remove whole files below the boundary, oldest first, never the
-	 * last one unless all are dead. The boundary is already durable, so
-	 * a crash here leaves files that recovery skips. */
+	/* Now remove whole files below the boundary: every segment before
+	 * the one holding the first live entry (live entries lie in chain
+	 * order, so earlier ones hold only purged or truncated records), or
+	 * all of them when nothing is live. The boundary is already durable,
+	 * so a crash here leaves files that recovery skips. */
 	size_t k = 0;
 	if (all) {
 		k = log->segs_len;
 		log->tail_ok = false;
 	} else {
-		while (k + 1 < log->segs_len &&
-		       log->segs[k]->max_index <= index) {
+		const struct rlog__seg *keep =
+		    rlog__ent_at(log, index + 1)->seg;
+		while (k + 1 < log->segs_len && log->segs[k] != keep) {
 			k++;
 		}
 	}

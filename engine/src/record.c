@@ -164,24 +164,38 @@ enum rlog__rec_status rlog__rec_check(const uint8_t *buf, uint64_t avail,
 	return RLOG__REC_OK;
 }
 
+/* protobuf-c returns NULL both for bad input and for a failed allocation;
+ * this wrapper remembers which. */
+struct pb_alloc_ctx {
+	const struct rlog_allocator *a;
+	bool failed;
+};
+
 static void *pb_alloc(void *ctx, size_t size)
 {
-	return rlog__malloc(ctx, size);
+	struct pb_alloc_ctx *c = ctx;
+	void *p = rlog__malloc(c->a, size);
+	if (p == NULL) {
+		c->failed = true;
+	}
+	return p;
 }
 
 static void pb_free(void *ctx, void *p)
 {
-	rlog__free(ctx, p);
+	struct pb_alloc_ctx *c = ctx;
+	rlog__free(c->a, p);
 }
 
 int rlog__entry_decode(const struct rlog_allocator *a, const uint8_t *body,
 		       size_t len, struct rlog_entry *out, uint8_t **pbuf,
 		       size_t *pbuf_cap)
 {
+	struct pb_alloc_ctx ctx = {.a = a, .failed = false};
 	ProtobufCAllocator pa = {
 	    .alloc = pb_alloc,
 	    .free = pb_free,
-	    .allocator_data = (void *)(uintptr_t)a,
+	    .allocator_data = &ctx,
 	};
 	/* unpack(len 0) yields an all-default message; a body is never empty.
 	 */
@@ -190,7 +204,7 @@ int rlog__entry_decode(const struct rlog_allocator *a, const uint8_t *body,
 	}
 	Rlogpb__Entry *m = rlogpb__entry__unpack(&pa, len, body);
 	if (m == NULL) {
-		return RLOG_ECORRUPT;
+		return ctx.failed ? RLOG_ENOMEM : RLOG_ECORRUPT;
 	}
 	int rc = RLOG_ECORRUPT;
 	const ProtobufCBinaryData *bytes = NULL;

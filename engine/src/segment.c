@@ -388,9 +388,6 @@ static int replay(struct rlog *log, struct rlog__seg *s, struct reader *rd,
 				return rlog__err(log, rv,
 						 "open: out of memory");
 			}
-			if (rec.index > s->max_index) {
-				s->max_index = rec.index;
-			}
 			(*expected)++;
 			off += rec.size_bytes;
 			continue;
@@ -428,9 +425,6 @@ static int replay(struct rlog *log, struct rlog__seg *s, struct reader *rd,
 			if (rv != 0) {
 				return rlog__err(log, rv,
 						 "open: out of memory");
-			}
-			if (g.index > s->max_index) {
-				s->max_index = g.index;
 			}
 			(*expected)++;
 			goff += g.size_bytes;
@@ -534,7 +528,6 @@ static int build_chain(struct rlog *log, struct scan_ctx *sc,
 		       struct cand **chain, size_t *n)
 {
 	*n = 0;
-	uint64_t purge = log->meta.purge_index;
 	struct cand *last = NULL;
 	for (size_t i = sc->len; i > 0; i--) {
 		struct cand *c = &sc->c[i - 1];
@@ -576,18 +569,10 @@ static int build_chain(struct rlog *log, struct scan_ctx *sc,
 			prev = cand_find(sc, cur->hdr.prev_seq);
 		}
 		if (prev == NULL) {
-			if (cur->hdr.first_index > purge + 1) {
-				return rlog__err(
-				    log, RLOG_ECORRUPT,
-				    "open: %s@0: segment starts at index %llu "
-				    "but its predecessor %016llx.seg is "
-				    "missing "
-				    "and the purge boundary is %llu",
-				    name,
-				    (unsigned long long)cur->hdr.first_index,
-				    (unsigned long long)cur->hdr.prev_seq,
-				    (unsigned long long)purge);
-			}
+			/* Purge removed it, or it was the first segment.
+			 * Whether anything live is missing shows after the
+			 * replay: the log must then reach down to the purge
+			 * boundary. */
 			break;
 		}
 		if (prev->hdr_rc != 0) {
@@ -818,6 +803,16 @@ int rlog__recover(struct rlog *log)
 	rlog__ents_purge(log, purge);
 	if (log->segs_len == 0) {
 		log->ents_first = purge + 1;
+	}
+	if (log->ents_first != purge + 1) {
+		rv = rlog__err(log, RLOG_ECORRUPT,
+			       "open: %s@0: the log starts at index %llu but "
+			       "the purge boundary is %llu: entries in between "
+			       "are missing (a segment before it is gone)",
+			       log->segs[0]->name,
+			       (unsigned long long)log->ents_first,
+			       (unsigned long long)purge);
+		goto out;
 	}
 	/* What was read may sit only in the page cache of a writer that
 	 * crashed: make it durable before anything builds on it. */
