@@ -119,7 +119,7 @@ static int dump_cb(void *ctx, const struct rlog_entry *e)
 static int cmd_dump(const char *dir, int argc, char **argv)
 {
 	uint64_t from = 0, to = UINT64_MAX;
-	for (int i = 0; i < argc; i++) {
+	for (int i = 0; i + 1 <= argc; i += 2) {
 		uint64_t *dst = NULL;
 		if (strcmp(argv[i], "--from") == 0) {
 			dst = &from;
