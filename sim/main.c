@@ -372,11 +372,16 @@ static void run_units(const struct opts *o, struct rlog_sim_script **scripts,
 		}
 		u[i].seconds = now_s() - t0;
 		if (fd >= 0) {
+			/* One write per result: under PIPE_BUF it is atomic, so
+			 * workers sharing the pipe never interleave. */
+			char msg[sizeof(size_t) + sizeof(struct unit)];
+			_Static_assert(sizeof(msg) <= 4096,
+				       "atomic pipe write");
 			size_t idx = i;
-			if (write(fd, &idx, sizeof(idx)) !=
-				(ssize_t)sizeof(idx) ||
-			    write(fd, &u[i], sizeof(u[i])) !=
-				(ssize_t)sizeof(u[i])) {
+			memcpy(msg, &idx, sizeof(idx));
+			memcpy(msg + sizeof(idx), &u[i], sizeof(u[i]));
+			if (write(fd, msg, sizeof(msg)) !=
+			    (ssize_t)sizeof(msg)) {
 				_exit(3);
 			}
 		} else {
@@ -583,6 +588,12 @@ static int cmd_run(int argc, char **argv)
 	}
 	double t0 = now_s();
 	if (run_parallel(&o, scripts, u, n) != 0) {
+		for (int f = 0; f < nfiles; f++) {
+			rlog_sim_scn_free(scripts[f]);
+		}
+		free(scripts);
+		free(u);
+		free(files);
 		return 2;
 	}
 	double secs = now_s() - t0;

@@ -161,6 +161,7 @@ struct sim_fault_slot {
 	uint8_t kind;
 	bool any_name;
 	char name[SIM_NAME_BYTES];
+	uint64_t skip; /* matching ops to let pass first */
 };
 
 struct sim_file {
@@ -925,6 +926,12 @@ static enum rlog_sim_fault fault_draw(struct rlog_sim_disk *disk, uint64_t opno,
 		} else {
 			hit = slot->any_name || fault_name_is(slot, name) ||
 			      fault_name_is(slot, name2);
+		}
+		if (hit && (mask & fault_bit(slot->kind)) != 0 &&
+		    slot->skip > 0) {
+			disk->faults[i].skip--;
+			i++;
+			continue;
 		}
 		if (hit && (mask & fault_bit(slot->kind)) != 0) {
 			enum rlog_sim_fault kind = slot->kind;
@@ -2376,6 +2383,17 @@ int rlog_sim_disk_fault_next(struct rlog_sim_disk *disk,
 			     enum rlog_sim_fault kind, const char *name)
 {
 	return fault_add(disk, kind, 0, name);
+}
+
+int rlog_sim_disk_fault_after(struct rlog_sim_disk *disk,
+			      enum rlog_sim_fault kind, const char *name,
+			      uint64_t skip)
+{
+	int rv = fault_add(disk, kind, 0, name);
+	if (rv == 0) {
+		disk->faults[disk->nfaults - 1u].skip = skip;
+	}
+	return rv;
 }
 
 void rlog_sim_disk_fault_clear(struct rlog_sim_disk *disk)

@@ -235,6 +235,12 @@ int rlog_sim_disk_fault_at(struct rlog_sim_disk *disk, enum rlog_sim_fault kind,
 int rlog_sim_disk_fault_next(struct rlog_sim_disk *disk,
 			     enum rlog_sim_fault kind, const char *name);
 
+/* As rlog_sim_disk_fault_next, but the first skip ops the fault would hit
+ * pass unharmed; the one after them fails. */
+int rlog_sim_disk_fault_after(struct rlog_sim_disk *disk,
+			      enum rlog_sim_fault kind, const char *name,
+			      uint64_t skip);
+
 /* Cancel every scheduled fault. */
 void rlog_sim_disk_fault_clear(struct rlog_sim_disk *disk);
 

@@ -344,13 +344,18 @@ static void hs_text(char *buf, size_t len, bool set,
 	}
 }
 
-/* Do the handle's indexes and terms equal l's? */
-static bool terms_match(const struct rlog_sim_mlog *l, struct rlog *log)
+/* Do the handle's indexes and terms equal l's? With allow_loss, the handle
+ * may also hold only a prefix of l (damage was injected). */
+static bool terms_match(const struct rlog_sim_mlog *l, struct rlog *log,
+			bool allow_loss)
 {
 	uint64_t pi, pt;
 	rlog_purged(log, &pi, &pt);
-	if (pi != l->purge_index || pt != l->purge_term ||
-	    rlog_last_index(log) != rlog_sim_mlog_last(l)) {
+	if (pi != l->purge_index || pt != l->purge_term) {
+		return false;
+	}
+	if (rlog_last_index(log) != rlog_sim_mlog_last(l) &&
+	    (!allow_loss || rlog_last_index(log) > rlog_sim_mlog_last(l))) {
 		return false;
 	}
 	for (uint64_t i = pi + 1; i <= rlog_last_index(log); i++) {
@@ -371,7 +376,7 @@ static int payloads_match(const struct rlog_sim_model *m,
 	uint8_t *want = NULL;
 	size_t want_cap = 0;
 	int rv = 0;
-	for (uint64_t i = l->purge_index + 1; i <= rlog_sim_mlog_last(l); i++) {
+	for (uint64_t i = l->purge_index + 1; i <= rlog_last_index(log); i++) {
 		const struct rlog_sim_ment *e = rlog_sim_mlog_at(l, i);
 		struct rlog_entry got;
 		int g = rlog_get(log, i, &got);
@@ -589,7 +594,7 @@ int rlog_sim_check_recovered(struct rlog_sim_model *m, struct rlog *log,
 		    k < m->pending_len ? &m->pending[k] : NULL;
 		uint64_t steps = op ? op_steps(op) : 1;
 		for (uint64_t s = 0; s < steps; s++) {
-			if (terms_match(&st, log)) {
+			if (terms_match(&st, log, m->damage_injected)) {
 				char pm[512];
 				rv =
 				    payloads_match(m, &st, log, pm, sizeof(pm));
@@ -630,7 +635,8 @@ int rlog_sim_check_recovered(struct rlog_sim_model *m, struct rlog *log,
 		free(st.ents);
 		return -1;
 	}
-	/* Adopt the recovered state. */
+	/* Adopt the recovered state (cut to what survived the damage). */
+	mlog_truncate(&st, rlog_last_index(log) + 1);
 	free(m->durable.ents);
 	m->durable = st;
 	rv = mlog_copy(&m->cur, &m->durable);
@@ -646,7 +652,7 @@ int rlog_sim_check_live(struct rlog_sim_model *m, struct rlog *log, char *msg,
 	if (check_bounds(log, msg, msg_len) != 0) {
 		return -1;
 	}
-	if (!terms_match(&m->cur, log)) {
+	if (!terms_match(&m->cur, log, false)) {
 		uint64_t pi, pt;
 		rlog_purged(log, &pi, &pt);
 		say(msg, msg_len,

@@ -155,7 +155,15 @@ static void format_torn_tail_at_every_byte_opens_prefix(void **state)
 	char seg[1024];
 	seg_path(seg, sizeof(seg), base, 1);
 	long start = file_size(seg);
-	append_range(log, 6, 6, 1, 1);
+	/* Entry 6 is written but never synced: a crash may tear it. */
+	uint8_t buf[PAYLOAD];
+	tl_payload(buf, sizeof(buf), 6, 1, 0);
+	struct rlog_entry six = {.index = 6,
+				 .term = 1,
+				 .kind = RLOG_PAYLOAD_COMMAND,
+				 .payload = buf,
+				 .payload_len = sizeof(buf)};
+	assert_int_equal(rlog_append(log, &six, 1), 0);
 	long end = file_size(seg);
 	rlog_close(log);
 	for (long cut = start; cut < end; cut++) {

@@ -158,13 +158,16 @@ int rlog__entry_decode(const struct rlog_allocator *a, const uint8_t *body,
 		       size_t *pbuf_cap);
 /* Segment header. */
 void rlog__seg_header_put(uint8_t *dst, uint64_t seq, uint64_t first_index,
-			  uint64_t prev_seq, uint64_t prev_end_offset);
+			  uint64_t prev_seq, uint64_t prev_end_offset,
+			  uint64_t durable_offset);
 struct rlog__seg_header {
 	uint32_t version;
 	uint64_t seq;
 	uint64_t first_index;
 	uint64_t prev_seq;
 	uint64_t prev_end_offset;
+	uint64_t
+	    durable_offset; /* bytes synced before the header was written */
 };
 /* 0, RLOG_ECORRUPT (bad magic/checksum/fields) or RLOG_EVERSION. */
 int rlog__seg_header_check(const uint8_t *buf, size_t len,
@@ -194,6 +197,7 @@ struct rlog__seg {
 	uint64_t prev_end_offset; /* from the header */
 	uint64_t end_offset;	  /* where the next record goes */
 	uint64_t durable_offset;  /* bytes known synced */
+	uint64_t evidence_offset; /* the largest durable offset on disk */
 	struct rlog_file *file;	  /* NULL while closed */
 	bool header_written;	  /* false until the first write lands */
 	char name[RLOG__SEG_NAME_LEN + 1];

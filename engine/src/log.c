@@ -420,13 +420,40 @@ fail:
 	return rv;
 }
 
+/* At a clean close, when everything was synced but no record on disk says
+ * so yet, append one record that does: a truncate at last + 1 (which
+ * changes nothing) carrying durable offset = end. The next open then knows
+ * the whole segment is durable and has nothing to settle. It needs no sync:
+ * if it is lost, the next open settles the tail as after a crash. */
+static int mark_synced(struct rlog *log)
+{
+	if (log->poisoned || log->segs_len == 0 || !log->tail_ok) {
+		return 0;
+	}
+	struct rlog__seg *s = log->segs[log->segs_len - 1];
+	if (!s->header_written || s->durable_offset != s->end_offset ||
+	    s->evidence_offset >= s->end_offset) {
+		return 0;
+	}
+	uint8_t rec[RLOG__REC_HEADER_BYTES];
+	rlog__rec_put(rec, rlog__seg_seed(s->seq), RLOG__REC_TRUNCATE, 0,
+		      rlog__ents_last(log) + 1, 0, s->end_offset, NULL);
+	struct rlog_file *f;
+	int rv = rlog__seg_file(log, s, &f);
+	if (rv == 0) {
+		rv = f->ops->pwrite(f, rec, sizeof(rec), s->end_offset);
+	}
+	return rv == 0 ? 0 : rlog__errno_code(rv);
+}
+
 int rlog_close(struct rlog *log)
 {
 	if (log == NULL) {
 		return 0;
 	}
+	int rv = mark_synced(log);
 	free_handle(log);
-	return 0;
+	return rv;
 }
 
 /* ---- Validation. ---- */
@@ -678,7 +705,7 @@ static int write_batch(struct rlog *log, const char *op, bool truncate,
 	uint8_t *p = log->wbuf;
 	if (hdr) {
 		rlog__seg_header_put(p, s->seq, s->first_index, s->prev_seq,
-				     s->prev_end_offset);
+				     s->prev_end_offset, 0);
 		p += RLOG__SEG_HEADER_BYTES;
 	}
 	uint64_t base = hdr ? 0 : s->end_offset;
@@ -707,6 +734,9 @@ static int write_batch(struct rlog *log, const char *op, bool truncate,
 	}
 	s->header_written = true;
 	s->end_offset = base + total;
+	if (s->durable_offset > s->evidence_offset) {
+		s->evidence_offset = s->durable_offset;
+	}
 	if (truncate) {
 		rlog__ents_truncate(log, from);
 	}
@@ -970,8 +1000,10 @@ static int remove_segs(struct rlog *log, const char *op, size_t k)
 		}
 		rlog__seg_free(log, s);
 	}
-	memmove(log->segs, log->segs + done,
-		(log->segs_len - done) * sizeof(*log->segs));
+	if (done > 0 && log->segs_len > done) {
+		memmove(log->segs, log->segs + done,
+			(log->segs_len - done) * sizeof(*log->segs));
+	}
 	log->segs_len -= done;
 	return rv;
 }

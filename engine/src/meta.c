@@ -114,14 +114,6 @@ int rlog__meta_load(struct rlog *log)
 				 "open: open meta: %s (errno %d)",
 				 rlog__errno_name(rv), -rv);
 	}
-	/* Whatever a crashed writer left in the page cache is made durable
-	 * before anything is decided on it. */
-	rv = log->meta_file->ops->sync(log->meta_file);
-	if (rv != 0) {
-		return rlog__err(log, rlog__errno_code(rv),
-				 "open: fdatasync meta: %s (errno %d)",
-				 rlog__errno_name(rv), -rv);
-	}
 	struct rlog__meta a = {0}, b = {0};
 	int ra = read_slot(log, RLOG__META_SLOT_A_OFFSET, &a);
 	if (ra < 0 && ra != RLOG_ECORRUPT && ra != RLOG_EVERSION) {
@@ -146,12 +138,21 @@ int rlog__meta_load(struct rlog *log)
 		log->meta = a;
 	} else if (rb == 0) {
 		log->meta = b;
-	} else if (ra == RLOG_ECORRUPT || rb == RLOG_ECORRUPT) {
-		/* One slot damaged and the other never written: the first
-		 * save ever was torn, so nothing was acknowledged. */
+	} else {
+		/* Neither slot holds a value: never saved, or the first save
+		 * ever was torn, so nothing was acknowledged. */
 		memset(&log->meta, 0, sizeof(log->meta));
+		return 0;
 	}
-	return 0;
+	if (ra == 0 && rb == 0 && a.generation == b.generation) {
+		return 0;
+	}
+	/* The last save did not complete both slots (or one was damaged
+	 * since). The value chosen may sit only in the page cache, left there
+	 * by a failed fsync that the kernel will never retry: complete the
+	 * save, so that what this open acts on is durable. A crash during it
+	 * leaves the chosen value or the one before, as any save does. */
+	return rlog__meta_store(log, &log->meta);
 }
 
 static int write_slot(struct rlog *log, const uint8_t *buf, uint64_t offset,

@@ -261,7 +261,8 @@ out_free:
 }
 
 void rlog__seg_header_put(uint8_t *dst, uint64_t seq, uint64_t first_index,
-			  uint64_t prev_seq, uint64_t prev_end_offset)
+			  uint64_t prev_seq, uint64_t prev_end_offset,
+			  uint64_t durable_offset)
 {
 	memset(dst, 0, RLOG__SEG_HEADER_BYTES);
 	memcpy(dst, RLOG__SEG_MAGIC, 8);
@@ -271,6 +272,7 @@ void rlog__seg_header_put(uint8_t *dst, uint64_t seq, uint64_t first_index,
 	rlog__put64(dst + 24, first_index);
 	rlog__put64(dst + 32, prev_seq);
 	rlog__put64(dst + 40, prev_end_offset);
+	rlog__put64(dst + 48, durable_offset);
 	rlog__put32(dst + 60, rlog__crc32c(RLOG__CRC_SEED, dst, 60));
 }
 
@@ -291,14 +293,17 @@ int rlog__seg_header_check(const uint8_t *buf, size_t len,
 		return RLOG_EVERSION;
 	}
 	if (rlog__get32(buf + 12) != RLOG__SEG_HEADER_BYTES ||
-	    rlog__get64(buf + 48) != 0 || rlog__get32(buf + 56) != 0) {
+	    rlog__get32(buf + 56) != 0) {
 		return RLOG_ECORRUPT;
 	}
 	out->seq = rlog__get64(buf + 16);
 	out->first_index = rlog__get64(buf + 24);
 	out->prev_seq = rlog__get64(buf + 32);
 	out->prev_end_offset = rlog__get64(buf + 40);
+	out->durable_offset = rlog__get64(buf + 48);
 	if (out->first_index == 0 || out->prev_seq >= out->seq ||
+	    (out->durable_offset != 0 &&
+	     out->durable_offset < RLOG__SEG_HEADER_BYTES) ||
 	    (out->prev_seq != 0 &&
 	     out->prev_end_offset < RLOG__SEG_HEADER_BYTES)) {
 		return RLOG_ECORRUPT;

@@ -350,11 +350,12 @@ static int check_group(struct reader *rd, uint32_t seed, uint64_t off,
  * *why says why when it stopped early. */
 static int replay(struct rlog *log, struct rlog__seg *s, struct reader *rd,
 		  uint64_t limit, uint64_t *expected, uint64_t *stop,
-		  const char **why)
+		  const char **why, uint64_t *evidence)
 {
 	uint32_t seed = rlog__seg_seed(s->seq);
 	uint64_t off = RLOG__SEG_HEADER_BYTES;
 	*why = NULL;
+	*evidence = 0;
 	while (off < limit && off < rd->size) {
 		struct rlog__rec rec;
 		enum rlog__rec_status st;
@@ -372,6 +373,16 @@ static int replay(struct rlog *log, struct rlog__seg *s, struct reader *rd,
 		if (off + rec.size_bytes > limit) {
 			*why = "record crosses the segment's recorded end";
 			break;
+		}
+		if (rec.durable_offset > *evidence &&
+		    rec.durable_offset <= off) {
+			*evidence = rec.durable_offset;
+		}
+		if (rec.type == RLOG__REC_TRUNCATE && rec.group == 0 &&
+		    rec.index == *expected && rec.durable_offset == off) {
+			/* The mark of a clean close: it vouches for everything
+			 * before it, and losing it would change nothing. */
+			*evidence = off + rec.size_bytes;
 		}
 		if (rec.type == RLOG__REC_ENTRY) {
 			if (rec.index != *expected) {
@@ -669,12 +680,22 @@ static int replay_chain(struct rlog *log, struct cand **chain, size_t n)
 		    is_last ? UINT64_MAX : chain[i + 1]->hdr.prev_end_offset;
 		uint64_t stop = 0;
 		const char *why = NULL;
-		rv = replay(log, s, &rd, limit, &expected, &stop, &why);
+		uint64_t evidence = 0;
+		rv = replay(log, s, &rd, limit, &expected, &stop, &why,
+			    &evidence);
 		if (rv != 0) {
 			break;
 		}
 		s->end_offset = stop;
-		s->durable_offset = stop;
+		/* Every segment but the last was synced before its successor
+		 * began; in the last, only what a record vouches for is known
+		 * durable. */
+		if (chain[i]->hdr.durable_offset > evidence &&
+		    chain[i]->hdr.durable_offset <= stop) {
+			evidence = chain[i]->hdr.durable_offset;
+		}
+		s->durable_offset = is_last ? evidence : stop;
+		s->evidence_offset = s->durable_offset;
 		if (!is_last) {
 			if (why != NULL || stop != limit) {
 				rv = rlog__err(
@@ -731,6 +752,258 @@ static int replay_chain(struct rlog *log, struct cand **chain, size_t n)
 	}
 	rlog__free(&log->alloc, rd.buf);
 	return rv;
+}
+
+/* Walk the valid records of s from its header up to `to`, tracking the
+ * log's next index, then on to `end`, tracking the lowest index any record
+ * there touches. Records were checked by the replay already. */
+static int walk_region(struct rlog *log, struct rlog__seg *s, struct reader *rd,
+		       uint64_t to, uint64_t end, uint64_t *next_at_to,
+		       uint64_t *low)
+{
+	uint32_t seed = rlog__seg_seed(s->seq);
+	uint64_t next = s->first_index;
+	uint64_t off = RLOG__SEG_HEADER_BYTES;
+	*low = UINT64_MAX;
+	while (off < end) {
+		struct rlog__rec rec;
+		enum rlog__rec_status st;
+		int rv = rd_record(rd, off, seed, &rec, &st);
+		if (rv != 0) {
+			return rv;
+		}
+		if (st != RLOG__REC_OK) {
+			return rlog__err(log, RLOG_ECORRUPT,
+					 "open: %s@%llu: record changed while "
+					 "recovering",
+					 s->name, (unsigned long long)off);
+		}
+		uint64_t touched = rec.index;
+		if (off < to) {
+			next = rec.type == RLOG__REC_ENTRY ? rec.index + 1
+							   : rec.index;
+		} else if (touched < *low) {
+			*low = touched;
+		}
+		off += rec.size_bytes;
+		if (off > to && off - rec.size_bytes < to) {
+			return rlog__err(log, RLOG_ECORRUPT,
+					 "open: %s: durable offset %llu is not "
+					 "at a record boundary",
+					 s->name, (unsigned long long)to);
+		}
+	}
+	*next_at_to = next;
+	if (*low == UINT64_MAX) {
+		*low = next;
+	}
+	return 0;
+}
+
+/* Append one record (already in wire form at rec) to the rehome buffer,
+ * re-sealed for segment ns: durable offset 0, checksum under its seed. */
+static int copy_record(struct rlog *log, struct rlog__seg *ns, uint64_t *boff,
+		       const uint8_t *rec, uint64_t size, uint64_t *file_off)
+{
+	if (*boff + size > RLOG__READ_WINDOW_BYTES && *boff > 0) {
+		int rv = ns->file->ops->pwrite(ns->file, log->wbuf,
+					       (size_t)*boff, *file_off);
+		if (rv != 0) {
+			return rv;
+		}
+		*file_off += *boff;
+		*boff = 0;
+	}
+	if (rlog__grow(&log->alloc, &log->wbuf, &log->wbuf_cap,
+		       (size_t)(*boff + size)) != 0) {
+		return -ENOMEM;
+	}
+	uint8_t *d = log->wbuf + *boff;
+	memcpy(d, rec, (size_t)size);
+	rlog__put64(d + 32, 0);
+	uint32_t body_len = rlog__get32(d + 8);
+	rlog__put32(d, rlog__crc32c(rlog__seg_seed(ns->seq), d + 4,
+				    RLOG__REC_HEADER_BYTES - 4 + body_len));
+	*boff += size;
+	return 0;
+}
+
+/*
+ * Make what recovery read durable before anything builds on it.
+ *
+ * Bytes of the last segment that no record vouches for as synced,
+ * [durable_offset, end_offset), may sit only in the page cache: written by
+ * a process that crashed before its sync, or left there after a failed
+ * fsync, when the kernel has already marked those pages clean and will
+ * never write them (a plain fdatasync would succeed and change nothing).
+ * Rewriting them in place is no answer: a torn rewrite can destroy bytes
+ * that were in fact acknowledged. Instead their effect moves to a new
+ * segment: its records (a truncate heading a copy of every entry the
+ * region wrote) are written and synced first, and only then its header,
+ * which names the old segment as predecessor ending at durable_offset and
+ * records that the whole file was synced. Until that header is durable
+ * the old segment stays the last one, unchanged; once it is, the copies
+ * are. When not even the old segment's header is vouched for, the new
+ * segment replaces it in the chain.
+ */
+static int rehome_tail(struct rlog *log)
+{
+	struct rlog__seg *s = log->segs[log->segs_len - 1];
+	uint64_t d = s->durable_offset;
+	bool replace = d < RLOG__SEG_HEADER_BYTES;
+	struct rlog_file *f;
+	int rv = rlog__seg_file(log, s, &f);
+	if (rv != 0) {
+		return rlog__err(log, rlog__errno_code(rv),
+				 "open: open %s: %s (errno %d)", s->name,
+				 rlog__errno_name(rv), -rv);
+	}
+	struct reader rd;
+	rv = open_reader(log, &rd, s->name, f);
+	uint64_t next_at_d = s->first_index, low = s->first_index;
+	if (rv == 0) {
+		rv = walk_region(log, s, &rd,
+				 replace ? RLOG__SEG_HEADER_BYTES : d,
+				 s->end_offset, &next_at_d, &low);
+	}
+	rlog__free(&log->alloc, rd.buf);
+	if (rv != 0) {
+		return rv;
+	}
+	uint64_t from = low > log->ents_first ? low : log->ents_first;
+	uint64_t last = rlog__ents_last(log);
+	uint64_t group = last >= from ? last - from + 1 : 0;
+	if (group > RLOG_BATCH_ENTRIES_MAX * 64ull) {
+		return rlog__err(log, RLOG_ECORRUPT,
+				 "open: %s: %llu unsynced entries to settle",
+				 s->name, (unsigned long long)group);
+	}
+	if (log->segs_len == log->segs_cap) {
+		size_t ncap = log->segs_cap * 2;
+		void *n = rlog__realloc(&log->alloc, log->segs,
+					ncap * sizeof(*log->segs));
+		if (n == NULL) {
+			return rlog__err(log, RLOG_ENOMEM,
+					 "open: out of memory");
+		}
+		log->segs = n;
+		log->segs_cap = ncap;
+	}
+	struct rlog__seg *ns = rlog__malloc(&log->alloc, sizeof(*ns));
+	if (ns == NULL) {
+		return rlog__err(log, RLOG_ENOMEM, "open: out of memory");
+	}
+	memset(ns, 0, sizeof(*ns));
+	ns->seq = log->next_seq++;
+	ns->first_index = replace ? s->first_index : next_at_d;
+	ns->prev_seq = replace ? s->prev_seq : s->seq;
+	ns->prev_end_offset = replace ? s->prev_end_offset : d;
+	/* When the purge boundary lies past where the new segment would
+	 * continue, everything before `from` is purged: the new segment
+	 * starts the chain afresh and every older one becomes an orphan. */
+	bool restart = from > ns->first_index;
+	if (restart) {
+		ns->first_index = from;
+		ns->prev_seq = 0;
+		ns->prev_end_offset = 0;
+	}
+	ns->header_written = true;
+	rlog__seg_name(ns->name, ns->seq);
+	rv = log->vfs->open(log->vfs, ns->name, RLOG_VFS_CREATE | RLOG_VFS_EXCL,
+			    &ns->file);
+	if (rv != 0) {
+		rlog__free(&log->alloc, ns);
+		return rlog__err(log, rlog__errno_code(rv),
+				 "open: create %s: %s (errno %d)", s->name,
+				 rlog__errno_name(rv), -rv);
+	}
+	log->open_files++;
+	/* The records first: a truncate heading the group, then the copies. */
+	uint8_t trunc[RLOG__REC_HEADER_BYTES];
+	rlog__rec_put(trunc, rlog__seg_seed(ns->seq), RLOG__REC_TRUNCATE,
+		      (uint32_t)(group > RLOG_BATCH_ENTRIES_MAX ? 0 : group),
+		      from, 0, 0, NULL);
+	uint64_t boff = 0, file_off = RLOG__SEG_HEADER_BYTES;
+	uint64_t rec_off = file_off;
+	rv = copy_record(log, ns, &boff, trunc, sizeof(trunc), &file_off);
+	rec_off += sizeof(trunc);
+	for (uint64_t i = from; rv == 0 && i <= last && group > 0; i++) {
+		struct rlog__ent *e = rlog__ent_at(log, i);
+		struct rlog_file *ef;
+		rv = rlog__seg_file(log, e->seg, &ef);
+		if (rv != 0) {
+			break;
+		}
+		if (rlog__grow(&log->alloc, &log->rbuf, &log->rbuf_cap,
+			       e->size_bytes) != 0) {
+			rv = -ENOMEM;
+			break;
+		}
+		size_t got = 0;
+		rv = ef->ops->pread(ef, log->rbuf, e->size_bytes,
+				    e->offset_bytes, &got);
+		if (rv == 0 && got != e->size_bytes) {
+			rv = -EIO;
+		}
+		if (rv == 0) {
+			rv = copy_record(log, ns, &boff, log->rbuf,
+					 e->size_bytes, &file_off);
+		}
+		e->seg = ns;
+		e->offset_bytes = (uint32_t)rec_off;
+		rec_off += e->size_bytes;
+	}
+	if (rv == 0 && boff > 0) {
+		rv = ns->file->ops->pwrite(ns->file, log->wbuf, (size_t)boff,
+					   file_off);
+	}
+	if (rv == 0) {
+		rv = ns->file->ops->sync(ns->file);
+	}
+	/* The header last: valid only once every record is durable. */
+	uint8_t hdr[RLOG__SEG_HEADER_BYTES];
+	rlog__seg_header_put(hdr, ns->seq, ns->first_index, ns->prev_seq,
+			     ns->prev_end_offset, rec_off);
+	if (rv == 0) {
+		rv = ns->file->ops->pwrite(ns->file, hdr, sizeof(hdr), 0);
+	}
+	if (rv == 0) {
+		rv = ns->file->ops->sync(ns->file);
+	}
+	/* From here the handle's view includes ns either way; on failure the
+	 * open fails and frees it. */
+	ns->end_offset = rec_off;
+	ns->durable_offset = rec_off;
+	ns->evidence_offset = rec_off;
+	if (restart || replace) {
+		/* The old segments leave the chain (all of them on a restart,
+		 * else the last); purge or reset removes their files. The
+		 * index no longer points into them: live entries were copied.
+		 */
+		size_t keep = restart ? 0 : log->segs_len - 1;
+		for (size_t k = keep; k < log->segs_len; k++) {
+			int orv = add_orphan(log, log->segs[k]->seq);
+			rlog__seg_free(log, log->segs[k]);
+			if (rv == 0) {
+				rv = orv;
+			}
+		}
+		log->segs_len = keep;
+	} else {
+		s->end_offset = d;
+	}
+	log->segs[log->segs_len++] = ns;
+	log->tail_ok = true;
+	if (rv == -ENOMEM) {
+		return rlog__err(log, RLOG_ENOMEM, "open: out of memory");
+	}
+	if (rv != 0) {
+		return rlog__err(log, rlog__errno_code(rv),
+				 "open: settle the unsynced tail into %s: %s "
+				 "(errno %d)",
+				 ns->name, rlog__errno_name(rv), -rv);
+	}
+	return 0;
 }
 
 int rlog__recover(struct rlog *log)
@@ -814,23 +1087,24 @@ int rlog__recover(struct rlog *log)
 			       (unsigned long long)purge);
 		goto out;
 	}
-	/* What was read may sit only in the page cache of a writer that
-	 * crashed: make it durable before anything builds on it. */
 	if (log->segs_len > 0) {
-		struct rlog__seg *s = log->segs[log->segs_len - 1];
-		struct rlog_file *f;
-		rv = rlog__seg_file(log, s, &f);
-		if (rv == 0) {
-			rv = f->ops->sync(f);
-		}
-		if (rv != 0) {
-			rv = rlog__err(log, rlog__errno_code(rv),
-				       "open: fdatasync %s: %s (errno %d)",
-				       s->name, rlog__errno_name(rv), -rv);
-			goto out;
+		struct rlog__seg *t = log->segs[log->segs_len - 1];
+		if (t->durable_offset < t->end_offset) {
+			rv = rehome_tail(log);
+			if (rv != 0) {
+				goto out;
+			}
 		}
 	}
-	log->dir_dirty = true;
+	/* Names read from the directory may not be durable yet either. */
+	rv = log->vfs->sync_dir(log->vfs);
+	if (rv != 0) {
+		rv = rlog__err(log, rlog__errno_code(rv),
+			       "open: fsync directory: %s (errno %d)",
+			       rlog__errno_name(rv), -rv);
+		goto out;
+	}
+	log->dir_dirty = false;
 out:
 	rlog__free(&log->alloc, sc.c);
 	return rv;

@@ -143,7 +143,11 @@ RLOG_API void rlog_options_init(struct rlog_options *opts);
  * Open the log in opts->dir (or opts->vfs), creating an empty one if the
  * directory holds none, and recover: find the durable end of the log, drop
  * a torn tail that was never acknowledged, and build the in-memory index.
- * Recovery writes nothing, so a crash during it changes nothing.
+ * What recovery reads is made durable before open returns (bytes no record
+ * vouches for as synced are copied into a new segment; see docs/FORMAT.md),
+ * because they may sit only in the page cache of a crashed writer or of a
+ * failed fsync. Recovery never changes a byte in place, so a crash during
+ * it changes nothing.
  * On success *out is the handle. Errors: RLOG_EINVAL (bad options),
  * RLOG_EBUSY (another handle holds the directory), RLOG_ECORRUPT
  * (acknowledged data damaged; rlog_open_errmsg tells where), RLOG_EVERSION,
@@ -159,8 +163,10 @@ RLOG_API const char *rlog_open_errmsg(void);
 
 /*
  * Close the handle and free everything it owns. Unsynced appends and
- * truncates are not synced: call rlog_sync first to keep them. Always
- * frees the handle; returns the first error met while closing files.
+ * truncates are not synced: call rlog_sync first to keep them. When all
+ * was synced, one small record noting it is written (not synced), which
+ * spares the next open from settling the tail. Always frees the handle;
+ * returns 0 or the RLOG_E* code of that write.
  * NULL is a no-op returning 0.
  */
 RLOG_API int rlog_close(struct rlog *log);
