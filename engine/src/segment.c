@@ -156,8 +156,8 @@ static int rd_view(struct reader *rd, uint64_t off, uint64_t want,
 static int rd_record(struct reader *rd, uint64_t off, uint32_t seed,
 		     struct rlog__rec *rec, enum rlog__rec_status *st)
 {
-	const uint8_t *p;
-	uint64_t avail;
+	const uint8_t *p = NULL;
+	uint64_t avail = 0;
 	uint64_t need = RLOG__REC_HEADER_BYTES;
 	for (int pass = 0; pass < 2; pass++) {
 		int rv = rd_view(rd, off, need, &p, &avail);
@@ -272,8 +272,8 @@ static int find_evidence(struct reader *rd, uint32_t seed, uint64_t from,
 	*found = false;
 	*zero_tail = true;
 	for (uint64_t off = from; off < rd->size; off += RLOG__REC_ALIGN) {
-		const uint8_t *p;
-		uint64_t avail;
+		const uint8_t *p = NULL;
+		uint64_t avail = 0;
 		int rv = rd_view(rd, off, RLOG__REC_HEADER_BYTES, &p, &avail);
 		if (rv != 0) {
 			return rv;
@@ -735,8 +735,8 @@ static int replay_chain(struct rlog *log, struct cand **chain, size_t n)
 			/* Appending over a torn tail could let stale records
 			 * link up later; start a new segment instead. An
 			 * all-zero tail holds nothing stale. */
-			const uint8_t *p;
-			uint64_t avail;
+			const uint8_t *p = NULL;
+			uint64_t avail = 0;
 			rv = rd_view(&rd, stop, RLOG__REC_ALIGN, &p, &avail);
 			if (rv != 0) {
 				break;
