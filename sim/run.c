@@ -398,6 +398,10 @@ static int injected_crash(struct vm *vm)
 		f = RLOG_SIM_FATE_LOSE_UNSYNCED;
 	} else if (vm->t->fate == 1 && f != RLOG_SIM_FATE_LOSE_UNSYNCED) {
 		f = RLOG_SIM_FATE_KEEP_UNSYNCED;
+	} else if (vm->t->fate == 2 && f == RLOG_SIM_FATE_RANDOM) {
+		/* A prefix of the pending writes, the last one cut short: the
+		 * tear a single interrupted write most often leaves. */
+		f = RLOG_SIM_FATE_ORDERED;
 	}
 	rlog_sim_disk_set_fate(vm->disk, f);
 	rlog_sim_disk_reseed(

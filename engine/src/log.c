@@ -842,8 +842,10 @@ int rlog_replace(struct rlog *log, const struct rlog_entry *entries, size_t n)
 		return rv;
 	}
 	/* One write holds the truncate record and the whole group; recovery
-	 * applies the group only when every record of it is intact. */
-	rv = write_batch(log, "replace", from <= last, from, entries, n, bytes);
+	 * applies the group only when every record of it is intact. Even at
+	 * last + 1, where the truncate changes nothing, it is what makes the
+	 * new entries all-or-nothing. */
+	rv = write_batch(log, "replace", true, from, entries, n, bytes);
 	if (rv != 0) {
 		return rv;
 	}
