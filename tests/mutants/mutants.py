@@ -83,4 +83,10 @@ MUTANTS = [
      "engine/src/log.c",
      """		p += rlog__rec_put(p, seed, RLOG__REC_TRUNCATE, (uint32_t)n,""",
      """		p += rlog__rec_put(p, seed, RLOG__REC_TRUNCATE, 0,"""),
+    ("handle-not-poisoned",
+     "a failed write or sync does not poison the handle",
+     "engine/src/log.c",
+     """	log->poisoned = true;
+	snprintf(log->errmsg, sizeof(log->errmsg),""",
+     """	snprintf(log->errmsg, sizeof(log->errmsg),"""),
 ]
