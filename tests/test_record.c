@@ -160,6 +160,51 @@ static void record_entry_round_trips_every_kind(void **state)
 	free(pbuf);
 }
 
+/* Encodings other than the canonical one decode to the same entry through
+ * the general path; the canonical one decodes without copying. */
+static void record_noncanonical_entry_decodes_alike(void **state)
+{
+	(void)state;
+	const uint8_t canon[] = {0x08, 0xac, 0x02, 0x10, 0x02, 0x1a,
+				 0x05, 0x12, 0x03, 0x61, 0x62, 0x63};
+	const uint8_t swapped[] = {0x10, 0x02, 0x08, 0xac, 0x02, 0x1a,
+				   0x05, 0x12, 0x03, 0x61, 0x62, 0x63};
+	const uint8_t long_varint[] = {0x08, 0xac, 0x82, 0x00, 0x10, 0x02, 0x1a,
+				       0x05, 0x12, 0x03, 0x61, 0x62, 0x63};
+	uint8_t *pbuf = NULL;
+	size_t cap = 0;
+	struct rlog_entry a, b;
+	assert_int_equal(
+	    rlog__entry_decode(&talloc, canon, sizeof(canon), &a, &pbuf, &cap),
+	    0);
+	assert_true(a.payload >= canon && a.payload < canon + sizeof(canon));
+	const uint8_t *others[] = {swapped, long_varint};
+	size_t lens[] = {sizeof(swapped), sizeof(long_varint)};
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(rlog__entry_decode(&talloc, others[i], lens[i],
+						    &b, &pbuf, &cap),
+				 0);
+		assert_int_equal(b.index, 300);
+		assert_int_equal(b.term, 2);
+		assert_int_equal(b.kind, RLOG_PAYLOAD_COMMAND);
+		assert_int_equal(b.payload_len, 3);
+		assert_memory_equal(b.payload, "abc", 3);
+	}
+	/* An EntryPayload with no case set reads as no payload. */
+	const uint8_t empty_payload[] = {0x08, 0x01, 0x10, 0x01, 0x1a, 0x00};
+	assert_int_equal(rlog__entry_decode(&talloc, empty_payload,
+					    sizeof(empty_payload), &b, &pbuf,
+					    &cap),
+			 0);
+	assert_int_equal(b.kind, RLOG_PAYLOAD_NONE);
+	/* Unknown fields are refused on every path. */
+	const uint8_t unknown[] = {0x08, 0x01, 0x10, 0x01, 0x20, 0x05};
+	assert_int_equal(rlog__entry_decode(&talloc, unknown, sizeof(unknown),
+					    &b, &pbuf, &cap),
+			 RLOG_ECORRUPT);
+	free(pbuf);
+}
+
 /* An all-zero region never validates as a record, header or slot. */
 static void record_zero_region_never_validates(void **state)
 {
@@ -271,6 +316,7 @@ int main(void)
 	    cmocka_unit_test(crc32c_hw_and_sw_agree_on_every_length),
 	    cmocka_unit_test(record_entry_matches_dengine_vectors),
 	    cmocka_unit_test(record_entry_round_trips_every_kind),
+	    cmocka_unit_test(record_noncanonical_entry_decodes_alike),
 	    cmocka_unit_test(record_zero_region_never_validates),
 	    cmocka_unit_test(record_any_bit_flip_is_rejected),
 	    cmocka_unit_test(meta_slot_round_trips_and_rejects_damage),

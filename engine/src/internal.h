@@ -150,9 +150,11 @@ size_t rlog__rec_put(uint8_t *dst, uint32_t seed, uint32_t type, uint32_t group,
 enum rlog__rec_status rlog__rec_check(const uint8_t *buf, uint64_t avail,
 				      uint32_t seed, struct rlog__rec *out,
 				      uint64_t *need_bytes);
-/* Decode an ENTRY body into *out. The payload is copied into *pbuf
- * (grown with the allocator as needed). Returns 0, RLOG_ECORRUPT or
- * RLOG_ENOMEM. */
+/* Decode an ENTRY body into *out. The payload points into body when the
+ * bytes are in the canonical form the engine writes; otherwise (any other
+ * valid encoding) it is copied into *pbuf, grown with the allocator as
+ * needed. Either way it is valid as long as both body and *pbuf are.
+ * Returns 0, RLOG_ECORRUPT or RLOG_ENOMEM. */
 int rlog__entry_decode(const struct rlog_allocator *a, const uint8_t *body,
 		       size_t len, struct rlog_entry *out, uint8_t **pbuf,
 		       size_t *pbuf_cap);
@@ -253,6 +255,8 @@ struct rlog {
 	size_t rbuf_cap;
 	uint8_t *pbuf; /* payload handed out by get/scan */
 	size_t pbuf_cap;
+	uint8_t *sbuf; /* read-ahead window of one rlog_scan call */
+	size_t sbuf_cap;
 
 	char errmsg[512];
 };

@@ -315,6 +315,7 @@ static void free_handle(struct rlog *log)
 	rlog__free(&a, log->wbuf);
 	rlog__free(&a, log->rbuf);
 	rlog__free(&a, log->pbuf);
+	rlog__free(&a, log->sbuf);
 	if (log->owned_vfs != NULL) {
 		rlog_vfs_posix_free(log->owned_vfs);
 	}
@@ -854,9 +855,77 @@ int rlog_replace(struct rlog *log, const struct rlog_entry *entries, size_t n)
 
 /* ---- Reads. ---- */
 
-/* Read and decode the entry at index into *out (payload in log->pbuf). */
+/* A read-ahead window over one segment, used within one rlog_scan call. */
+struct window {
+	const struct rlog__seg *seg;
+	uint64_t off;
+	size_t len;
+};
+
+/* Read the record of entry e: with a window, through it (refilled with up
+ * to RLOG__READ_WINDOW_BYTES of the segment when the record is not in it);
+ * without, with one pread of exactly the record. */
+static int fetch(struct rlog *log, const char *op, const struct rlog__ent *e,
+		 struct window *w, const uint8_t **rec, size_t *got)
+{
+	struct rlog__seg *s = e->seg;
+	if (w != NULL && w->seg == s && e->offset_bytes >= w->off &&
+	    e->offset_bytes + (uint64_t)e->size_bytes <= w->off + w->len) {
+		*rec = log->sbuf + (e->offset_bytes - w->off);
+		*got = e->size_bytes;
+		return 0;
+	}
+	struct rlog_file *f;
+	int rv = rlog__seg_file(log, s, &f);
+	if (rv != 0) {
+		return rlog__err(log, rlog__errno_code(rv),
+				 "%s: open %s: %s (errno %d)", op, s->name,
+				 rlog__errno_name(rv), -rv);
+	}
+	size_t want = e->size_bytes;
+	uint8_t **buf = &log->rbuf;
+	size_t *cap = &log->rbuf_cap;
+	if (w != NULL) {
+		uint64_t left = s->end_offset > e->offset_bytes
+				    ? s->end_offset - e->offset_bytes
+				    : 0;
+		if (want < RLOG__READ_WINDOW_BYTES) {
+			want = left < RLOG__READ_WINDOW_BYTES
+				   ? (size_t)left
+				   : RLOG__READ_WINDOW_BYTES;
+		}
+		if (want < e->size_bytes) {
+			want = e->size_bytes;
+		}
+		buf = &log->sbuf;
+		cap = &log->sbuf_cap;
+		w->seg = NULL;
+	}
+	if (rlog__grow(&log->alloc, buf, cap, want) != 0) {
+		return rlog__err(log, RLOG_ENOMEM, "%s: out of memory", op);
+	}
+	rv = f->ops->pread(f, *buf, want, e->offset_bytes, got);
+	if (rv != 0) {
+		return rlog__err(log, rlog__errno_code(rv),
+				 "%s: read %s@%u: %s (errno %d)", op, s->name,
+				 e->offset_bytes, rlog__errno_name(rv), -rv);
+	}
+	if (w != NULL) {
+		w->seg = s;
+		w->off = e->offset_bytes;
+		w->len = *got;
+		if (*got > e->size_bytes) {
+			*got = e->size_bytes;
+		}
+	}
+	*rec = *buf;
+	return 0;
+}
+
+/* Read and decode the entry at index into *out. The payload points into a
+ * handle-owned buffer. */
 static int read_entry(struct rlog *log, const char *op, uint64_t index,
-		      struct rlog_entry *out)
+		      struct rlog_entry *out, struct window *w)
 {
 	const struct rlog__ent *e = rlog__ent_at(log, index);
 	if (e == NULL) {
@@ -866,29 +935,17 @@ static int read_entry(struct rlog *log, const char *op, uint64_t index,
 				 (unsigned long long)rlog_first_index(log),
 				 (unsigned long long)rlog_last_index(log));
 	}
-	struct rlog__seg *s = e->seg;
-	struct rlog_file *f;
-	int rv = rlog__seg_file(log, s, &f);
-	if (rv != 0) {
-		return rlog__err(log, rlog__errno_code(rv),
-				 "%s: open %s: %s (errno %d)", op, s->name,
-				 rlog__errno_name(rv), -rv);
-	}
-	if (rlog__grow(&log->alloc, &log->rbuf, &log->rbuf_cap,
-		       e->size_bytes) != 0) {
-		return rlog__err(log, RLOG_ENOMEM, "%s: out of memory", op);
-	}
+	const struct rlog__seg *s = e->seg;
+	const uint8_t *bytes;
 	size_t got = 0;
-	rv = f->ops->pread(f, log->rbuf, e->size_bytes, e->offset_bytes, &got);
+	int rv = fetch(log, op, e, w, &bytes, &got);
 	if (rv != 0) {
-		return rlog__err(log, rlog__errno_code(rv),
-				 "%s: read %s@%u: %s (errno %d)", op, s->name,
-				 e->offset_bytes, rlog__errno_name(rv), -rv);
+		return rv;
 	}
 	struct rlog__rec rec;
 	uint64_t need;
-	enum rlog__rec_status st = rlog__rec_check(
-	    log->rbuf, got, rlog__seg_seed(s->seq), &rec, &need);
+	enum rlog__rec_status st =
+	    rlog__rec_check(bytes, got, rlog__seg_seed(s->seq), &rec, &need);
 	if (st != RLOG__REC_OK || rec.type != RLOG__REC_ENTRY ||
 	    rec.index != index || rec.term != e->term ||
 	    rec.size_bytes != e->size_bytes) {
@@ -918,7 +975,7 @@ int rlog_get(struct rlog *log, uint64_t index, struct rlog_entry *out)
 	if (log == NULL || out == NULL) {
 		return RLOG_EINVAL;
 	}
-	return read_entry(log, "get", index, out);
+	return read_entry(log, "get", index, out, NULL);
 }
 
 int rlog_scan(struct rlog *log, uint64_t first_index, uint64_t last_index,
@@ -943,9 +1000,10 @@ int rlog_scan(struct rlog *log, uint64_t first_index, uint64_t last_index,
 		    (unsigned long long)rlog_first_index(log),
 		    (unsigned long long)rlog_last_index(log));
 	}
+	struct window w = {NULL, 0, 0};
 	for (uint64_t i = first_index; i <= last_index; i++) {
 		struct rlog_entry e;
-		int rv = read_entry(log, "scan", i, &e);
+		int rv = read_entry(log, "scan", i, &e, &w);
 		if (rv != 0) {
 			return rv;
 		}

@@ -187,10 +187,96 @@ static void pb_free(void *ctx, void *p)
 	rlog__free(c->a, p);
 }
 
+/* A minimal-length varint: the form protobuf-c writes. */
+static bool canon_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+	uint64_t x = 0;
+	for (unsigned i = 0; i < 10 && *p < end; i++) {
+		uint8_t b = *(*p)++;
+		x |= (uint64_t)(b & 0x7f) << (7 * i);
+		if ((b & 0x80) == 0) {
+			if (i > 0 && b == 0) {
+				return false; /* not minimal */
+			}
+			if (i == 9 && b > 1) {
+				return false; /* past 64 bits */
+			}
+			*v = x;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Decode the exact bytes protobuf-c writes for an entry, without allocating:
+ * index, term when not zero, then at most the payload, whose bytes out points
+ * at inside body. Anything else (other field order, non-minimal varints,
+ * unknown fields, an empty EntryPayload) returns false and takes the general
+ * protobuf-c path, so both accept exactly the same messages.
+ */
+static bool decode_canonical(const uint8_t *body, size_t len,
+			     struct rlog_entry *out)
+{
+	const uint8_t *p = body, *end = body + len;
+	uint64_t v;
+	if (p == end || *p++ != 0x08 || !canon_varint(&p, end, &v) || v == 0) {
+		return false;
+	}
+	out->index = v;
+	out->term = 0;
+	if (p < end && *p == 0x10) {
+		p++;
+		if (!canon_varint(&p, end, &v) || v == 0) {
+			return false;
+		}
+		out->term = v;
+	}
+	out->kind = RLOG_PAYLOAD_NONE;
+	out->payload = NULL;
+	out->payload_len = 0;
+	if (p == end) {
+		return true;
+	}
+	if (*p++ != 0x1a || !canon_varint(&p, end, &v) ||
+	    v != (uint64_t)(end - p) || v == 0) {
+		return false;
+	}
+	uint8_t tag = *p++;
+	if (!canon_varint(&p, end, &v) || v != (uint64_t)(end - p)) {
+		return false;
+	}
+	switch (tag) {
+	case 0x0a:
+		if (v != 0) {
+			return false;
+		}
+		out->kind = RLOG_PAYLOAD_NOOP;
+		return true;
+	case 0x12:
+		out->kind = RLOG_PAYLOAD_COMMAND;
+		break;
+	case 0x1a:
+		out->kind = RLOG_PAYLOAD_CONFIG;
+		break;
+	default:
+		return false;
+	}
+	if (v > RLOG_ENTRY_SIZE_MAX_BYTES) {
+		return false;
+	}
+	out->payload = v ? p : NULL;
+	out->payload_len = (size_t)v;
+	return true;
+}
+
 int rlog__entry_decode(const struct rlog_allocator *a, const uint8_t *body,
 		       size_t len, struct rlog_entry *out, uint8_t **pbuf,
 		       size_t *pbuf_cap)
 {
+	if (decode_canonical(body, len, out)) {
+		return 0;
+	}
 	struct pb_alloc_ctx ctx = {.a = a, .failed = false};
 	ProtobufCAllocator pa = {
 	    .alloc = pb_alloc,

@@ -208,13 +208,15 @@ RLOG_API int rlog_term(const struct rlog *log, uint64_t index, uint64_t *term);
 /*
  * Called by rlog_scan for each entry in order. The entry and its payload
  * are valid only during the call. A nonzero return stops the scan, and
- * rlog_scan returns that value.
+ * rlog_scan returns that value. The callback may read the log (rlog_get,
+ * rlog_term) but must not call a mutating function on the same handle.
  */
 typedef int (*rlog_scan_cb)(void *ctx, const struct rlog_entry *entry);
 
 /*
  * Call cb for every entry in [first_index, last_index] (get_entries,
- * inclusive). The whole range must lie inside the log.
+ * inclusive). The whole range must lie inside the log. Reads ahead in
+ * windows of up to 1 MiB, so a long scan costs few reads.
  * Errors: RLOG_EINVAL (first > last), RLOG_ENOTFOUND (range outside the
  * log), RLOG_ECORRUPT, RLOG_EIO, RLOG_ENOMEM, or cb's nonzero value.
  */
