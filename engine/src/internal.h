@@ -280,9 +280,15 @@ const char *rlog__errno_name(int neg_errno);
 int rlog__poison(struct rlog *log, int neg_errno, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* rlog_vfs_posix_free that reports the close of the directory (vfs_posix.c):
+ * 0 or a negative errno. */
+int rlog__vfs_posix_close(struct rlog_vfs *vfs);
+
 /* Meta I/O (meta.c). */
 int rlog__meta_load(struct rlog *log);
-int rlog__meta_store(struct rlog *log, const struct rlog__meta *m);
+/* Save m to both slots, durably; op names the caller in error messages. */
+int rlog__meta_store(struct rlog *log, const struct rlog__meta *m,
+		     const char *op);
 
 /* Segments (segment.c). */
 int rlog__seg_file(struct rlog *log, struct rlog__seg *s,

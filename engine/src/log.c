@@ -296,17 +296,35 @@ void rlog_options_init(struct rlog_options *opts)
 	memset(opts, 0, sizeof(*opts));
 }
 
-static void free_handle(struct rlog *log)
+/* Close every file and free the handle; returns the first close error as
+ * a negative errno (0 when none). */
+static int free_handle(struct rlog *log)
 {
+	int first = 0;
 	for (size_t i = 0; i < log->segs_len; i++) {
-		rlog__seg_free(log, log->segs[i]);
+		struct rlog__seg *s = log->segs[i];
+		if (s->file != NULL) {
+			int rv = s->file->ops->close(s->file);
+			s->file = NULL;
+			log->open_files--;
+			if (first == 0) {
+				first = rv;
+			}
+		}
+		rlog__seg_free(log, s);
 	}
 	log->segs_len = 0;
 	if (log->meta_file != NULL) {
-		log->meta_file->ops->close(log->meta_file);
+		int rv = log->meta_file->ops->close(log->meta_file);
+		if (first == 0) {
+			first = rv;
+		}
 	}
 	if (log->lock_file != NULL) {
-		log->lock_file->ops->close(log->lock_file);
+		int rv = log->lock_file->ops->close(log->lock_file);
+		if (first == 0) {
+			first = rv;
+		}
 	}
 	const struct rlog_allocator a = log->alloc;
 	rlog__free(&a, log->segs);
@@ -317,9 +335,13 @@ static void free_handle(struct rlog *log)
 	rlog__free(&a, log->pbuf);
 	rlog__free(&a, log->sbuf);
 	if (log->owned_vfs != NULL) {
-		rlog_vfs_posix_free(log->owned_vfs);
+		int rv = rlog__vfs_posix_close(log->owned_vfs);
+		if (first == 0) {
+			first = rv;
+		}
 	}
 	rlog__free(&a, log);
+	return first;
 }
 
 int rlog_open(const struct rlog_options *opts, struct rlog **out)
@@ -417,7 +439,7 @@ int rlog_open(const struct rlog_options *opts, struct rlog **out)
 	return 0;
 fail:
 	snprintf(open_errmsg, sizeof(open_errmsg), "%s", log->errmsg);
-	free_handle(log);
+	(void)free_handle(log);
 	return rv;
 }
 
@@ -453,7 +475,10 @@ int rlog_close(struct rlog *log)
 		return 0;
 	}
 	int rv = mark_synced(log);
-	free_handle(log);
+	int crv = free_handle(log);
+	if (rv == 0 && crv != 0) {
+		rv = rlog__errno_code(crv);
+	}
 	return rv;
 }
 
@@ -1103,7 +1128,7 @@ int rlog_purge(struct rlog *log, uint64_t index, uint64_t term)
 		/* Snapshot install: every segment becomes dead at once. */
 		m.min_seq = log->next_seq;
 	}
-	rv = rlog__meta_store(log, &m);
+	rv = rlog__meta_store(log, &m, "purge");
 	if (rv != 0) {
 		return rv;
 	}
@@ -1146,7 +1171,7 @@ int rlog_reset(struct rlog *log)
 	m.purge_index = 0;
 	m.purge_term = 0;
 	m.min_seq = log->next_seq;
-	int rv = rlog__meta_store(log, &m);
+	int rv = rlog__meta_store(log, &m, "reset");
 	if (rv != 0) {
 		return rv;
 	}
@@ -1194,7 +1219,7 @@ int rlog_hard_state_save(struct rlog *log, const struct rlog_hard_state *hs)
 			m.flags |= RLOG__META_HS_COMMITTED;
 		}
 	}
-	return rlog__meta_store(log, &m);
+	return rlog__meta_store(log, &m, "hard_state_save");
 }
 
 int rlog_hard_state_load(const struct rlog *log, struct rlog_hard_state *hs)

@@ -152,7 +152,7 @@ int rlog__meta_load(struct rlog *log)
 	 * by a failed fsync that the kernel will never retry: complete the
 	 * save, so that what this open acts on is durable. A crash during it
 	 * leaves the chosen value or the one before, as any save does. */
-	return rlog__meta_store(log, &log->meta);
+	return rlog__meta_store(log, &log->meta, "open");
 }
 
 static int write_slot(struct rlog *log, const uint8_t *buf, uint64_t offset,
@@ -171,10 +171,10 @@ static int write_slot(struct rlog *log, const uint8_t *buf, uint64_t offset,
 	return 0;
 }
 
-int rlog__meta_store(struct rlog *log, const struct rlog__meta *m)
+int rlog__meta_store(struct rlog *log, const struct rlog__meta *m,
+		     const char *op)
 {
 	RLOG_ASSERT(!log->poisoned);
-	const char *op = "meta";
 	bool created = false;
 	if (log->meta_file == NULL) {
 		int rv = log->vfs->open(log->vfs, RLOG__META_NAME,

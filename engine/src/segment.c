@@ -912,10 +912,11 @@ static int rehome_tail(struct rlog *log)
 	rv = log->vfs->open(log->vfs, ns->name, RLOG_VFS_CREATE | RLOG_VFS_EXCL,
 			    &ns->file);
 	if (rv != 0) {
+		rv = rlog__err(log, rlog__errno_code(rv),
+			       "open: create %s: %s (errno %d)", ns->name,
+			       rlog__errno_name(rv), -rv);
 		rlog__free(&log->alloc, ns);
-		return rlog__err(log, rlog__errno_code(rv),
-				 "open: create %s: %s (errno %d)", s->name,
-				 rlog__errno_name(rv), -rv);
+		return rv;
 	}
 	log->open_files++;
 	/* The records first: a truncate heading the group, then the copies. */

@@ -66,6 +66,7 @@
 #define _GNU_SOURCE
 
 #include "rlog/vfs.h"
+#include "internal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -638,12 +639,18 @@ out_free_vfs:
 	return rv;
 }
 
-void rlog_vfs_posix_free(struct rlog_vfs *vfs)
+int rlog__vfs_posix_close(struct rlog_vfs *vfs)
 {
 	if (vfs == NULL) {
-		return;
+		return 0;
 	}
 	struct posix_vfs *pv = posix_vfs_of(vfs);
-	(void)posix_close_fd(pv->dir_fd);
+	int rv = posix_close_fd(pv->dir_fd);
 	free(pv);
+	return rv;
+}
+
+void rlog_vfs_posix_free(struct rlog_vfs *vfs)
+{
+	(void)rlog__vfs_posix_close(vfs);
 }

@@ -166,7 +166,8 @@ RLOG_API const char *rlog_open_errmsg(void);
  * truncates are not synced: call rlog_sync first to keep them. When all
  * was synced, one small record noting it is written (not synced), which
  * spares the next open from settling the tail. Always frees the handle;
- * returns 0 or the RLOG_E* code of that write.
+ * returns 0, or the RLOG_E* code of the first failure of that write or of
+ * closing a file.
  * NULL is a no-op returning 0.
  */
 RLOG_API int rlog_close(struct rlog *log);
