@@ -961,7 +961,7 @@ static int read_entry(struct rlog *log, const char *op, uint64_t index,
 				 (unsigned long long)rlog_last_index(log));
 	}
 	const struct rlog__seg *s = e->seg;
-	const uint8_t *bytes;
+	const uint8_t *bytes = NULL;
 	size_t got = 0;
 	int rv = fetch(log, op, e, w, &bytes, &got);
 	if (rv != 0) {

@@ -59,7 +59,7 @@ MUTANTS = [
     ("purge-boundary-not-durable",
      "purge removes segments without making the boundary durable",
      "engine/src/log.c",
-     """	rv = rlog__meta_store(log, &m);
+     """	rv = rlog__meta_store(log, &m, "purge");
 	if (rv != 0) {
 		return rv;
 	}
