@@ -454,7 +454,8 @@ static int entries_for(struct vm *vm, const struct rlog_sim_cmd_entries *c,
 		vm->buf_cap = need;
 	}
 	for (uint64_t i = 0; i < n; i++) {
-		uint8_t *p = vm->buf + i * me->size_bytes;
+		uint8_t *p =
+		    me->size_bytes ? vm->buf + i * me->size_bytes : NULL;
 		rlog_sim_payload(vm->model.seed, c->first_index + i, me, p);
 		vm->ents[i] = (struct rlog_entry){
 		    .index = c->first_index + i,

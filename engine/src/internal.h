@@ -57,6 +57,11 @@ void rlog__assert_fail(const char *expr, const char *file, int line);
 #define RLOG__META_HS_VOTE 0x2u
 #define RLOG__META_HS_COMMITTED 0x4u
 
+/* Largest segment sequence number and meta generation: far beyond any
+ * real use, and far enough below 2^64 that nothing wraps. */
+#define RLOG__SEQ_MAX (UINT64_C(1) << 62)
+#define RLOG__GENERATION_MAX (UINT64_C(1) << 62)
+
 /* Segment file names: 16 lowercase hex digits of the sequence number. */
 #define RLOG__SEG_NAME_LEN 20 /* "%016llx.seg" */
 /* Most segment files kept open at once; others are reopened on demand. */
@@ -150,6 +155,10 @@ size_t rlog__rec_put(uint8_t *dst, uint32_t seed, uint32_t type, uint32_t group,
 enum rlog__rec_status rlog__rec_check(const uint8_t *buf, uint64_t avail,
 				      uint32_t seed, struct rlog__rec *out,
 				      uint64_t *need_bytes);
+/* Does an ENTRY body name exactly this index and term? (Recovery checks it
+ * without keeping the payload.) 0, RLOG_ECORRUPT or RLOG_ENOMEM. */
+int rlog__entry_check(const struct rlog_allocator *a, const uint8_t *body,
+		      size_t len, uint64_t index, uint64_t term);
 /* Decode an ENTRY body into *out. The payload points into body when the
  * bytes are in the canonical form the engine writes; otherwise (any other
  * valid encoding) it is copied into *pbuf, grown with the allocator as
@@ -200,8 +209,9 @@ struct rlog__seg {
 	uint64_t end_offset;	  /* where the next record goes */
 	uint64_t durable_offset;  /* bytes known synced */
 	uint64_t evidence_offset; /* the largest durable offset on disk */
-	struct rlog_file *file;	  /* NULL while closed */
-	bool header_written;	  /* false until the first write lands */
+	bool clean_mark; /* recovery found a clean-close mark at its end */
+	struct rlog_file *file; /* NULL while closed */
+	bool header_written;	/* false until the first write lands */
 	char name[RLOG__SEG_NAME_LEN + 1];
 };
 
@@ -224,6 +234,7 @@ struct rlog {
 	struct rlog_file *lock_file;
 	struct rlog_file *meta_file; /* NULL until meta exists */
 	struct rlog__meta meta;
+	bool meta_b_first; /* slot A holds the only good copy: write B first */
 
 	/* The live chain of segments in sequence order. */
 	struct rlog__seg **segs;

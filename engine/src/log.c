@@ -541,7 +541,7 @@ static int check_batch(struct rlog *log, const char *op,
 	uint64_t sum = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct rlog_entry *e = &entries[i];
-		if (e->index != from + i) {
+		if (e->index != from + i || e->index > RLOG_INDEX_MAX) {
 			return rlog__err(
 			    log, RLOG_EINVAL,
 			    "%s: entry %zu has index %llu, expected "
@@ -650,7 +650,8 @@ static int ensure_tail(struct rlog *log, const char *op, uint64_t need,
 		*out = s;
 		return 0;
 	}
-	if (log->segs_len >= RLOG_SEGMENT_COUNT_MAX) {
+	if (log->segs_len >= RLOG_SEGMENT_COUNT_MAX ||
+	    log->next_seq > RLOG__SEQ_MAX) {
 		return rlog__err(log, RLOG_ENOSPC,
 				 "%s: %u segment files in use; purge first", op,
 				 RLOG_SEGMENT_COUNT_MAX);
@@ -1103,6 +1104,12 @@ int rlog_purge(struct rlog *log, uint64_t index, uint64_t term)
 	}
 	if (index <= log->meta.purge_index) {
 		return 0;
+	}
+	if (index > RLOG_INDEX_MAX) {
+		return rlog__err(log, RLOG_EINVAL,
+				 "purge: index %llu over the cap %llu",
+				 (unsigned long long)index,
+				 (unsigned long long)RLOG_INDEX_MAX);
 	}
 	uint64_t last = rlog_last_index(log);
 	uint64_t have;

@@ -79,7 +79,10 @@ int rlog__meta_decode(const uint8_t *buf, size_t len, struct rlog__meta *out)
 	out->min_seq = rlog__get64(buf + 64);
 	uint32_t known =
 	    RLOG__META_HS_SAVED | RLOG__META_HS_VOTE | RLOG__META_HS_COMMITTED;
-	if ((out->flags & ~known) != 0 || out->generation == 0) {
+	if ((out->flags & ~known) != 0 || out->generation == 0 ||
+	    out->generation > RLOG__GENERATION_MAX ||
+	    out->purge_index > RLOG_INDEX_MAX ||
+	    out->min_seq > RLOG__SEQ_MAX + 1) {
 		return RLOG_ECORRUPT;
 	}
 	return 0;
@@ -136,8 +139,12 @@ int rlog__meta_load(struct rlog *log)
 	}
 	if (ra == 0 && (rb != 0 || a.generation >= b.generation)) {
 		log->meta = a;
+		/* Completing the save must not touch the slot holding the
+		 * chosen value until the other one is durable. */
+		log->meta_b_first = true;
 	} else if (rb == 0) {
 		log->meta = b;
+		log->meta_b_first = false;
 	} else {
 		/* Neither slot holds a value: never saved, or the first save
 		 * ever was torn, so nothing was acknowledged. */
@@ -187,18 +194,30 @@ int rlog__meta_store(struct rlog *log, const struct rlog__meta *m,
 	}
 	struct rlog__meta next = *m;
 	next.generation = log->meta.generation + 1;
+	if (next.generation > RLOG__GENERATION_MAX) {
+		return rlog__err(log, RLOG_EIO, "%s: meta generation exhausted",
+				 op);
+	}
 	uint8_t buf[RLOG__META_SLOT_BYTES];
 	rlog__meta_encode(&next, buf);
-	/* Slot A first, synced, then slot B: the other slot always holds a
-	 * complete value while one is being written. */
-	int rv = write_slot(log, buf, RLOG__META_SLOT_A_OFFSET, op);
+	/* One slot, synced, then the other: the other slot always holds a
+	 * complete value while one is being written. Normally A goes first;
+	 * when an interrupted save left the only good copy in A, B does. */
+	uint64_t first = RLOG__META_SLOT_A_OFFSET;
+	uint64_t second = RLOG__META_SLOT_B_OFFSET;
+	if (log->meta_b_first) {
+		first = RLOG__META_SLOT_B_OFFSET;
+		second = RLOG__META_SLOT_A_OFFSET;
+	}
+	int rv = write_slot(log, buf, first, op);
 	if (rv != 0) {
 		return rv;
 	}
-	rv = write_slot(log, buf, RLOG__META_SLOT_B_OFFSET, op);
+	rv = write_slot(log, buf, second, op);
 	if (rv != 0) {
 		return rv;
 	}
+	log->meta_b_first = false;
 	/* A new file's name is durable only after the directory sync. */
 	if (created || log->dir_dirty) {
 		rv = log->vfs->sync_dir(log->vfs);

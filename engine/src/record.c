@@ -127,7 +127,7 @@ enum rlog__rec_status rlog__rec_check(const uint8_t *buf, uint64_t avail,
 	uint32_t group = rlog__get32(buf + 12);
 	uint64_t index = rlog__get64(buf + 16);
 	uint64_t term = rlog__get64(buf + 24);
-	if (index == 0) {
+	if (index == 0 || index > RLOG_INDEX_MAX) {
 		return RLOG__REC_BAD;
 	}
 	if (type == RLOG__REC_ENTRY) {
@@ -346,6 +346,23 @@ out_free:
 	return rc;
 }
 
+int rlog__entry_check(const struct rlog_allocator *a, const uint8_t *body,
+		      size_t len, uint64_t index, uint64_t term)
+{
+	struct rlog_entry e;
+	if (decode_canonical(body, len, &e)) {
+		return e.index == index && e.term == term ? 0 : RLOG_ECORRUPT;
+	}
+	uint8_t *pbuf = NULL;
+	size_t cap = 0;
+	int rv = rlog__entry_decode(a, body, len, &e, &pbuf, &cap);
+	rlog__free(a, pbuf);
+	if (rv != 0) {
+		return rv;
+	}
+	return e.index == index && e.term == term ? 0 : RLOG_ECORRUPT;
+}
+
 void rlog__seg_header_put(uint8_t *dst, uint64_t seq, uint64_t first_index,
 			  uint64_t prev_seq, uint64_t prev_end_offset,
 			  uint64_t durable_offset)
@@ -387,7 +404,8 @@ int rlog__seg_header_check(const uint8_t *buf, size_t len,
 	out->prev_seq = rlog__get64(buf + 32);
 	out->prev_end_offset = rlog__get64(buf + 40);
 	out->durable_offset = rlog__get64(buf + 48);
-	if (out->first_index == 0 || out->prev_seq >= out->seq ||
+	if (out->first_index == 0 || out->first_index > RLOG_INDEX_MAX + 1 ||
+	    out->seq > RLOG__SEQ_MAX || out->prev_seq >= out->seq ||
 	    (out->durable_offset != 0 &&
 	     out->durable_offset < RLOG__SEG_HEADER_BYTES) ||
 	    (out->prev_seq != 0 &&

@@ -47,7 +47,7 @@ bool rlog__seg_parse_name(const char *name, uint64_t *seq)
 		}
 		v = (v << 4) | d;
 	}
-	if (v == 0) {
+	if (v == 0 || v > RLOG__SEQ_MAX) {
 		return false;
 	}
 	*seq = v;
@@ -337,6 +337,14 @@ static int check_group(struct reader *rd, uint32_t seed, uint64_t off,
 		    off + rec.size_bytes > limit) {
 			return 0;
 		}
+		rv = rlog__entry_check(&rd->log->alloc, rec.body, rec.body_len,
+				       rec.index, rec.term);
+		if (rv == RLOG_ENOMEM) {
+			return rlog__err(rd->log, rv, "open: out of memory");
+		}
+		if (rv != 0) {
+			return 0;
+		}
 		term = rec.term;
 		off += rec.size_bytes;
 	}
@@ -350,12 +358,13 @@ static int check_group(struct reader *rd, uint32_t seed, uint64_t off,
  * *why says why when it stopped early. */
 static int replay(struct rlog *log, struct rlog__seg *s, struct reader *rd,
 		  uint64_t limit, uint64_t *expected, uint64_t *stop,
-		  const char **why, uint64_t *evidence)
+		  const char **why, uint64_t *evidence, uint64_t *mark_end)
 {
 	uint32_t seed = rlog__seg_seed(s->seq);
 	uint64_t off = RLOG__SEG_HEADER_BYTES;
 	*why = NULL;
 	*evidence = 0;
+	*mark_end = 0;
 	while (off < limit && off < rd->size) {
 		struct rlog__rec rec;
 		enum rlog__rec_status st;
@@ -378,12 +387,11 @@ static int replay(struct rlog *log, struct rlog__seg *s, struct reader *rd,
 		    rec.durable_offset <= off) {
 			*evidence = rec.durable_offset;
 		}
-		if (rec.type == RLOG__REC_TRUNCATE && rec.group == 0 &&
-		    rec.index == *expected && rec.durable_offset == off) {
-			/* The mark of a clean close: it vouches for everything
-			 * before it, and losing it would change nothing. */
-			*evidence = off + rec.size_bytes;
-		}
+		/* The mark of a clean close vouches for everything before it;
+		 * it is itself not synced, but losing it changes nothing. */
+		bool mark = rec.type == RLOG__REC_TRUNCATE && rec.group == 0 &&
+			    rec.index == *expected && rec.durable_offset == off;
+		*mark_end = mark ? off + rec.size_bytes : 0;
 		if (rec.type == RLOG__REC_ENTRY) {
 			if (rec.index != *expected) {
 				*why = "entry index out of sequence";
@@ -391,6 +399,17 @@ static int replay(struct rlog *log, struct rlog__seg *s, struct reader *rd,
 			}
 			if (rec.term < prev_term(log, rec.index - 1)) {
 				*why = "entry term decreases";
+				break;
+			}
+			rv = rlog__entry_check(&log->alloc, rec.body,
+					       rec.body_len, rec.index,
+					       rec.term);
+			if (rv == RLOG_ENOMEM) {
+				return rlog__err(log, rv,
+						 "open: out of memory");
+			}
+			if (rv != 0) {
+				*why = "entry body does not match its header";
 				break;
 			}
 			rv = rlog__ents_push(log, rec.index, rec.term, s, off,
@@ -680,9 +699,9 @@ static int replay_chain(struct rlog *log, struct cand **chain, size_t n)
 		    is_last ? UINT64_MAX : chain[i + 1]->hdr.prev_end_offset;
 		uint64_t stop = 0;
 		const char *why = NULL;
-		uint64_t evidence = 0;
+		uint64_t evidence = 0, mark_end = 0;
 		rv = replay(log, s, &rd, limit, &expected, &stop, &why,
-			    &evidence);
+			    &evidence, &mark_end);
 		if (rv != 0) {
 			break;
 		}
@@ -695,6 +714,10 @@ static int replay_chain(struct rlog *log, struct cand **chain, size_t n)
 			evidence = chain[i]->hdr.durable_offset;
 		}
 		s->durable_offset = is_last ? evidence : stop;
+		/* Past what is vouched for there is only the mark of a clean
+		 * close: nothing to settle. */
+		s->clean_mark = mark_end != 0 && mark_end == stop &&
+				evidence + RLOG__REC_HEADER_BYTES == stop;
 		s->evidence_offset = s->durable_offset;
 		if (!is_last) {
 			if (why != NULL || stop != limit) {
@@ -894,6 +917,11 @@ static int rehome_tail(struct rlog *log)
 		return rlog__err(log, RLOG_ENOMEM, "open: out of memory");
 	}
 	memset(ns, 0, sizeof(*ns));
+	if (log->next_seq > RLOG__SEQ_MAX) {
+		rlog__free(&log->alloc, ns);
+		return rlog__err(log, RLOG_ENOSPC,
+				 "open: segment sequence numbers exhausted");
+	}
 	ns->seq = log->next_seq++;
 	ns->first_index = replace ? s->first_index : next_at_d;
 	ns->prev_seq = replace ? s->prev_seq : s->seq;
@@ -1090,7 +1118,7 @@ int rlog__recover(struct rlog *log)
 	}
 	if (log->segs_len > 0) {
 		struct rlog__seg *t = log->segs[log->segs_len - 1];
-		if (t->durable_offset < t->end_offset) {
+		if (t->durable_offset < t->end_offset && !t->clean_mark) {
 			rv = rehome_tail(log);
 			if (rv != 0) {
 				goto out;

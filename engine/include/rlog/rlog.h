@@ -76,6 +76,8 @@ extern "C" {
 #define RLOG_BATCH_SIZE_MAX_BYTES (256u * 1024u * 1024u)
 /* Most segment files in one directory. */
 #define RLOG_SEGMENT_COUNT_MAX 100000u
+/* Largest entry index (and purge index) accepted from the API or disk. */
+#define RLOG_INDEX_MAX (UINT64_C(1) << 62)
 
 /* ---- Types. ---- */
 
