@@ -142,6 +142,10 @@ enum rlog__rec_status {
 uint32_t rlog__seg_seed(uint64_t seq);
 /* Encoded size of an entry's protobuf body. */
 size_t rlog__entry_body_size(const struct rlog_entry *e);
+/* protobuf-c's own encoding of e, for tests that compare it with the
+ * engine's hand encoder; returns the bytes written to out. */
+size_t rlog__entry_body_pack_reference(const struct rlog_entry *e,
+				       uint8_t *out);
 /* Size of a whole ENTRY record for e. */
 uint64_t rlog__entry_record_size(const struct rlog_entry *e);
 /* Write a record into dst (which has room for its size_bytes); body is
@@ -315,6 +319,9 @@ uint64_t rlog__ents_last(const struct rlog *log);
 int rlog__ents_push(struct rlog *log, uint64_t index, uint64_t term,
 		    struct rlog__seg *seg, uint64_t offset, uint64_t size);
 void rlog__ents_truncate(struct rlog *log, uint64_t from_index);
+/* Make room for extra more entries at once (recovery sizes the index from
+ * the segment sizes, so it is not copied as it grows). */
+int rlog__ents_reserve(struct rlog *log, size_t extra);
 void rlog__ents_purge(struct rlog *log, uint64_t through_index);
 
 #endif /* RLOG_INTERNAL_H */

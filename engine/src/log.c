@@ -240,7 +240,7 @@ int rlog__ents_push(struct rlog *log, uint64_t index, uint64_t term,
 				log->ents_len * sizeof(*log->ents));
 			log->ents_off = 0;
 		} else {
-			size_t ncap = log->ents_cap ? log->ents_cap * 2 : 1024;
+			size_t ncap = log->ents_cap ? log->ents_cap * 2 : 64;
 			void *n = rlog__realloc(&log->alloc, log->ents,
 						ncap * sizeof(*log->ents));
 			if (n == NULL) {
@@ -256,6 +256,32 @@ int rlog__ents_push(struct rlog *log, uint64_t index, uint64_t term,
 	e->offset_bytes = (uint32_t)offset;
 	e->size_bytes = (uint32_t)size;
 	log->ents_len++;
+	return 0;
+}
+
+int rlog__ents_reserve(struct rlog *log, size_t extra)
+{
+	size_t used = log->ents_off + log->ents_len;
+	if (extra > SIZE_MAX / sizeof(*log->ents) - used) {
+		return RLOG_ENOMEM;
+	}
+	size_t need = used + extra;
+	if (need <= log->ents_cap) {
+		return 0;
+	}
+	/* Grow at least geometrically, so a chain of many segments does not
+	 * copy the index once per segment. */
+	if (need < log->ents_cap * 2 &&
+	    log->ents_cap <= SIZE_MAX / sizeof(*log->ents) / 2) {
+		need = log->ents_cap * 2;
+	}
+	void *n =
+	    rlog__realloc(&log->alloc, log->ents, need * sizeof(*log->ents));
+	if (n == NULL) {
+		return RLOG_ENOMEM;
+	}
+	log->ents = n;
+	log->ents_cap = need;
 	return 0;
 }
 

@@ -56,11 +56,98 @@ static void pb_fill(struct pb_entry *pb, const struct rlog_entry *e)
 	pb->entry.payload = &pb->payload;
 }
 
+/*
+ * The append path encodes entries by hand into exactly the bytes
+ * protobuf-c's pack writes (fields in order, zero scalars omitted, the oneof
+ * present whenever a kind is set): no struct setup, no size pass through
+ * the descriptor tables. rlog__entry_body_pack_reference is protobuf-c's own
+ * pack, and tests/test_record.c checks the two agree byte for byte.
+ */
+static size_t varint_len(uint64_t v)
+{
+	size_t n = 1;
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+static uint8_t *put_varint(uint8_t *p, uint64_t v)
+{
+	while (v >= 0x80) {
+		*p++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*p++ = (uint8_t)v;
+	return p;
+}
+
+/* Bytes of the EntryPayload message inside the entry; 0 for NONE. */
+static size_t payload_msg_len(const struct rlog_entry *e)
+{
+	switch (e->kind) {
+	case RLOG_PAYLOAD_NOOP:
+		return 2; /* field 1, an empty Noop */
+	case RLOG_PAYLOAD_COMMAND:
+	case RLOG_PAYLOAD_CONFIG:
+		return 1 + varint_len(e->payload_len) + e->payload_len;
+	case RLOG_PAYLOAD_NONE:
+		break;
+	}
+	return 0;
+}
+
 size_t rlog__entry_body_size(const struct rlog_entry *e)
+{
+	size_t n = 0;
+	if (e->index != 0) {
+		n += 1 + varint_len(e->index);
+	}
+	if (e->term != 0) {
+		n += 1 + varint_len(e->term);
+	}
+	if (e->kind != RLOG_PAYLOAD_NONE) {
+		size_t m = payload_msg_len(e);
+		n += 1 + varint_len(m) + m;
+	}
+	return n;
+}
+
+static size_t entry_pack(const struct rlog_entry *e, uint8_t *out)
+{
+	uint8_t *p = out;
+	if (e->index != 0) {
+		*p++ = 0x08;
+		p = put_varint(p, e->index);
+	}
+	if (e->term != 0) {
+		*p++ = 0x10;
+		p = put_varint(p, e->term);
+	}
+	if (e->kind != RLOG_PAYLOAD_NONE) {
+		*p++ = 0x1a;
+		p = put_varint(p, payload_msg_len(e));
+		if (e->kind == RLOG_PAYLOAD_NOOP) {
+			*p++ = 0x0a;
+			*p++ = 0x00;
+		} else {
+			*p++ = e->kind == RLOG_PAYLOAD_COMMAND ? 0x12 : 0x1a;
+			p = put_varint(p, e->payload_len);
+			if (e->payload_len > 0) {
+				memcpy(p, e->payload, e->payload_len);
+				p += e->payload_len;
+			}
+		}
+	}
+	return (size_t)(p - out);
+}
+
+size_t rlog__entry_body_pack_reference(const struct rlog_entry *e, uint8_t *out)
 {
 	struct pb_entry pb;
 	pb_fill(&pb, e);
-	return rlogpb__entry__get_packed_size(&pb.entry);
+	return rlogpb__entry__pack(&pb.entry, out);
 }
 
 uint64_t rlog__entry_record_size(const struct rlog_entry *e)
@@ -75,10 +162,7 @@ size_t rlog__rec_put(uint8_t *dst, uint32_t seed, uint32_t type, uint32_t group,
 	size_t body_len = 0;
 	if (type == RLOG__REC_ENTRY) {
 		RLOG_ASSERT(e != NULL);
-		struct pb_entry pb;
-		pb_fill(&pb, e);
-		body_len = rlogpb__entry__pack(&pb.entry,
-					       dst + RLOG__REC_HEADER_BYTES);
+		body_len = entry_pack(e, dst + RLOG__REC_HEADER_BYTES);
 	}
 	RLOG_ASSERT(body_len <= RLOG__REC_BODY_MAX_BYTES);
 	memset(dst + 4, 0, 4);

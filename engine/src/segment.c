@@ -694,6 +694,14 @@ static int replay_chain(struct rlog *log, struct cand **chain, size_t n)
 		if (rv != 0) {
 			break;
 		}
+		/* At most one entry per smallest record: reserve that much
+		 * address space now; pages are touched only as entries come. */
+		uint64_t most =
+		    rd.size / (RLOG__REC_HEADER_BYTES + RLOG__REC_ALIGN);
+		if (rlog__ents_reserve(log, (size_t)most) != 0) {
+			rv = rlog__err(log, RLOG_ENOMEM, "open: out of memory");
+			break;
+		}
 		bool is_last = i + 1 == n;
 		uint64_t limit =
 		    is_last ? UINT64_MAX : chain[i + 1]->hdr.prev_end_offset;
