@@ -885,8 +885,8 @@ static const char *const snippets[] = {
     "open\r\nappend 1 term=1 kind=noop # comment\r\nsync#x\n"
     "expect entry 1 term=1\nexpect missing 2\nexpect first_index 1\n"
     "expect last_index 1\nexpect purged 0 term=0\ncheck\nclose\n",
-    "open\npurge 3 term=1\nreset\ntruncate 1\nreplace 1..2 term=2 "
-    "kind=none\n",
+    ("open\npurge 3 term=1\nreset\ntruncate 1\nreplace 1..2 term=2 "
+     "kind=none\n"),
     "appendx 1\n",
     "open\nappend\n",
     "open\nappend 3..1 term=1\n",

@@ -213,7 +213,8 @@ struct rlog__seg {
 	uint64_t end_offset;	  /* where the next record goes */
 	uint64_t durable_offset;  /* bytes known synced */
 	uint64_t evidence_offset; /* the largest durable offset on disk */
-	bool clean_mark; /* recovery found a clean-close mark at its end */
+	bool clean_mark;     /* recovery found a clean-close mark at its end */
+	bool header_vouched; /* a record on disk proves the header durable */
 	struct rlog_file *file; /* NULL while closed */
 	bool header_written;	/* false until the first write lands */
 	char name[RLOG__SEG_NAME_LEN + 1];

@@ -481,7 +481,7 @@ static int mark_synced(struct rlog *log)
 	}
 	struct rlog__seg *s = log->segs[log->segs_len - 1];
 	if (!s->header_written || s->durable_offset != s->end_offset ||
-	    s->evidence_offset >= s->end_offset) {
+	    (s->evidence_offset >= s->end_offset && s->header_vouched)) {
 		return 0;
 	}
 	uint8_t rec[RLOG__REC_HEADER_BYTES];
@@ -789,6 +789,9 @@ static int write_batch(struct rlog *log, const char *op, bool truncate,
 	s->end_offset = base + total;
 	if (s->durable_offset > s->evidence_offset) {
 		s->evidence_offset = s->durable_offset;
+	}
+	if (s->durable_offset > 0) {
+		s->header_vouched = true;
 	}
 	if (truncate) {
 		rlog__ents_truncate(log, from);

@@ -304,7 +304,8 @@ static bool decode_canonical(const uint8_t *body, size_t len,
 {
 	const uint8_t *p = body, *end = body + len;
 	uint64_t v;
-	if (p == end || *p++ != 0x08 || !canon_varint(&p, end, &v) || v == 0) {
+	if (p == end || *p++ != 0x08 || !canon_varint(&p, end, &v) || v == 0 ||
+	    v > RLOG_INDEX_MAX) {
 		return false;
 	}
 	out->index = v;
@@ -380,6 +381,9 @@ int rlog__entry_decode(const struct rlog_allocator *a, const uint8_t *body,
 	const ProtobufCBinaryData *bytes = NULL;
 	/* Unknown fields would not survive a re-encode byte for byte. */
 	if (m->base.n_unknown_fields != 0) {
+		goto out_free;
+	}
+	if (m->index > RLOG_INDEX_MAX) {
 		goto out_free;
 	}
 	out->index = m->index;

@@ -717,8 +717,13 @@ static int replay_chain(struct rlog *log, struct cand **chain, size_t n)
 		/* Every segment but the last was synced before its successor
 		 * began; in the last, only what a record vouches for is known
 		 * durable. */
+		/* A header written after its records (a settled tail) vouches
+		 * for those records but not for itself: a failed fsync may have
+		 * left it in the page cache only. Only a record written after
+		 * it, with a durable offset, proves the header durable. */
+		s->header_vouched = evidence > 0;
 		if (chain[i]->hdr.durable_offset > evidence &&
-		    chain[i]->hdr.durable_offset <= stop) {
+		    chain[i]->hdr.durable_offset <= stop && s->header_vouched) {
 			evidence = chain[i]->hdr.durable_offset;
 		}
 		s->durable_offset = is_last ? evidence : stop;
@@ -779,6 +784,13 @@ static int replay_chain(struct rlog *log, struct cand **chain, size_t n)
 				}
 			}
 			log->tail_ok = zero;
+		}
+		if (s->clean_mark) {
+			/* The mark itself may be in the page cache only (a
+			 * failed fsync drops it for good): nothing may vouch
+			 * for it later, so the log's end is where it starts
+			 * and the next write goes over it. */
+			s->end_offset = s->durable_offset;
 		}
 	}
 	rlog__free(&log->alloc, rd.buf);
@@ -1007,11 +1019,27 @@ static int rehome_tail(struct rlog *log)
 	if (rv == 0) {
 		rv = ns->file->ops->sync(ns->file);
 	}
+	/* The header vouches for the records but not for itself (its fsync
+	 * could fail and leave it in the page cache only). Once that fsync
+	 * succeeded, a mark record (a no-op truncate whose durable offset
+	 * covers the header) says so, so the next open has nothing to do. */
+	uint8_t mark[RLOG__REC_HEADER_BYTES];
+	rlog__rec_put(mark, rlog__seg_seed(ns->seq), RLOG__REC_TRUNCATE, 0,
+		      rlog__ents_last(log) + 1, 0, rec_off, NULL);
+	if (rv == 0) {
+		rv = ns->file->ops->pwrite(ns->file, mark, sizeof(mark),
+					   rec_off);
+	}
+	if (rv == 0) {
+		rv = ns->file->ops->sync(ns->file);
+	}
+	rec_off += sizeof(mark);
 	/* From here the handle's view includes ns either way; on failure the
 	 * open fails and frees it. */
 	ns->end_offset = rec_off;
 	ns->durable_offset = rec_off;
-	ns->evidence_offset = rec_off;
+	ns->evidence_offset = rec_off - sizeof(mark);
+	ns->header_vouched = true;
 	if (restart || replace) {
 		/* The old segments leave the chain (all of them on a restart,
 		 * else the last); purge or reset removes their files. The

@@ -1,0 +1,58 @@
+# cmake -DLIB=librlog.so -DNM=nm -DHEADERS="rlog.h;vfs.h" -P check_exports.cmake
+#
+# The shared library must export exactly the functions its public headers
+# declare with RLOG_API: nothing else (no rlog__ internals, no protobuf-c
+# or libfiu symbols), and nothing declared may be missing.
+cmake_minimum_required(VERSION 3.20)
+execute_process(COMMAND ${NM} -D --defined-only ${LIB}
+  OUTPUT_VARIABLE out RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "${NM} -D --defined-only ${LIB} failed (${rc})")
+endif()
+string(REPLACE "\n" ";" lines "${out}")
+set(exported)
+foreach(line ${lines})
+  if(line MATCHES "^[0-9a-fA-F]* *[A-Za-z] +([^ ]+)$")
+    list(APPEND exported ${CMAKE_MATCH_1})
+  endif()
+endforeach()
+
+set(declared)
+foreach(h ${HEADERS})
+  file(READ ${h} text)
+  # Join declarations that span lines, then find "RLOG_API ... name(".
+  string(REGEX REPLACE "[\r\n\t ]+" " " text "${text}")
+  string(REGEX MATCHALL "RLOG_API [^;{]*[ *](rlog_[a-z0-9_]+) ?\\(" decls "${text}")
+  foreach(d ${decls})
+    string(REGEX REPLACE ".*[ *](rlog_[a-z0-9_]+) ?\\($" "\\1" name "${d}")
+    list(APPEND declared ${name})
+  endforeach()
+endforeach()
+list(REMOVE_DUPLICATES declared)
+list(LENGTH declared n_declared)
+if(n_declared LESS 10)
+  message(FATAL_ERROR "found only ${n_declared} RLOG_API functions in ${HEADERS}")
+endif()
+
+# Symbols the linker itself may define in any shared object.
+set(linker_symbols _init _fini _edata _end __bss_start)
+set(bad)
+foreach(sym ${exported})
+  if(sym IN_LIST linker_symbols)
+    continue()
+  endif()
+  if(NOT sym IN_LIST declared)
+    list(APPEND bad "exported but not in the public headers: ${sym}")
+  endif()
+endforeach()
+foreach(sym ${declared})
+  if(NOT sym IN_LIST exported)
+    list(APPEND bad "declared RLOG_API but not exported: ${sym}")
+  endif()
+endforeach()
+if(bad)
+  string(REPLACE ";" "\n  " bad "${bad}")
+  message(FATAL_ERROR "${LIB}:\n  ${bad}")
+endif()
+list(LENGTH exported n)
+message(STATUS "${LIB}: exports exactly the ${n_declared} public functions")
