@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "internal.h"
 
 double bench_now(void)
 {
@@ -21,78 +22,17 @@ double bench_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* ---- CRC32C (Castagnoli, reflected 0x82F63B78), zlib convention. ---- */
-static uint32_t crc_table[256];
-static int crc_mode; /* 0 unknown, 1 software, 2 hardware */
-
-static void crc_init(void)
-{
-	for (uint32_t i = 0; i < 256; i++) {
-		uint32_t c = i;
-		for (int k = 0; k < 8; k++) {
-			c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-		}
-		crc_table[i] = c;
-	}
-	crc_mode = 1;
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-	__builtin_cpu_init();
-	if (__builtin_cpu_supports("sse4.2")) {
-		crc_mode = 2;
-	}
-#endif
-}
-
-static uint32_t crc_sw(uint32_t crc, const uint8_t *p, size_t len)
-{
-	uint32_t c = ~crc;
-	while (len-- > 0) {
-		c = crc_table[(c ^ *p++) & 0xff] ^ (c >> 8);
-	}
-	return ~c;
-}
-
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-__attribute__((target("sse4.2"))) static uint32_t
-crc_hw(uint32_t crc, const uint8_t *p, size_t len)
-{
-	uint64_t c = (uint32_t)~crc;
-	while (len >= 8) {
-		uint64_t v;
-		memcpy(&v, p, sizeof(v));
-		c = __builtin_ia32_crc32di(c, v);
-		p += 8;
-		len -= 8;
-	}
-	uint32_t c32 = (uint32_t)c;
-	while (len > 0) {
-		c32 = __builtin_ia32_crc32qi(c32, *p);
-		p++;
-		len--;
-	}
-	return ~c32;
-}
-#endif
-
+/* ---- CRC32C: the engine's own, so the raw baseline checksums exactly as
+ * rlog does (hardware when the CPU has it). ---- */
 uint32_t bench_crc32c(uint32_t crc, const void *buf, size_t len)
 {
-	if (crc_mode == 0) {
-		crc_init();
-	}
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-	if (crc_mode == 2) {
-		return crc_hw(crc, buf, len);
-	}
-#endif
-	return crc_sw(crc, buf, len);
+	return rlog__crc32c(crc, buf, len);
 }
 
 bool bench_crc32c_hw(void)
 {
-	if (crc_mode == 0) {
-		crc_init();
-	}
-	return crc_mode == 2;
+	uint32_t out;
+	return rlog__crc32c_hw(0, "", 0, &out);
 }
 
 /* xorshift64* */
