@@ -26,8 +26,12 @@ MUTANTS = [
     ("hard-state-in-place",
      "hard state written over one slot in place, not crash-atomically",
      "engine/src/meta.c",
-     """	rv = write_slot(log, buf, RLOG__META_SLOT_B_OFFSET, op);""",
-     """	rv = write_slot(log, buf, RLOG__META_SLOT_A_OFFSET, op);"""),
+     """	uint64_t second = RLOG__META_SLOT_B_OFFSET;
+	if (log->meta_b_first) {
+		first = RLOG__META_SLOT_B_OFFSET;
+		second = RLOG__META_SLOT_A_OFFSET;
+	}""",
+     """	uint64_t second = RLOG__META_SLOT_A_OFFSET;"""),
     ("bad-crc-accepted",
      "a record with a bad checksum is accepted",
      "engine/src/record.c",
