@@ -212,6 +212,25 @@ static int shrink(const struct opts *o, const struct rlog_sim_script *s,
 			w.cmd_count++;
 		}
 	}
+	/* Then the simplest fate that still fails: explore again with 1, 2,
+	 * ... fates (the first points are tried first, so the failure found
+	 * also has the fewest operations pending). */
+	if (o->explore && last->fail_point > 0) {
+		for (uint32_t f = 1; f < o->fates && runs < SHRINK_RUNS_MAX;
+		     f++) {
+			struct rlog_sim_explore_cfg c = cfg_for(o, seed);
+			c.fates = f;
+			struct rlog_sim_explore_result r;
+			runs++;
+			if (rlog_sim_explore(&w, &c, &r, NULL, NULL) == 0 &&
+			    r.failed &&
+			    (failure_kind(r.msg, k2, sizeof(k2)),
+			     strcmp(k2, kind) == 0)) {
+				*last = r;
+				break;
+			}
+		}
+	}
 	size_t n = rlog_sim_scn_format(&w, NULL, 0);
 	char *text = malloc(n + 1);
 	int rv = -ENOMEM;
