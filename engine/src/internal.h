@@ -61,6 +61,10 @@ void rlog__assert_fail(const char *expr, const char *file, int line);
  * real use, and far enough below 2^64 that nothing wraps. */
 #define RLOG__SEQ_MAX (UINT64_C(1) << 62)
 #define RLOG__GENERATION_MAX (UINT64_C(1) << 62)
+/* What is read from disk must leave room to go on: a segment name or meta
+ * generation within this much of its cap is not accepted, so even a
+ * crafted directory can always create new segments and save again. */
+#define RLOG__HEADROOM (UINT64_C(1) << 32)
 
 /* Segment file names: 16 lowercase hex digits of the sequence number. */
 #define RLOG__SEG_NAME_LEN 20 /* "%016llx.seg" */

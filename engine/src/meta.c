@@ -80,9 +80,9 @@ int rlog__meta_decode(const uint8_t *buf, size_t len, struct rlog__meta *out)
 	uint32_t known =
 	    RLOG__META_HS_SAVED | RLOG__META_HS_VOTE | RLOG__META_HS_COMMITTED;
 	if ((out->flags & ~known) != 0 || out->generation == 0 ||
-	    out->generation > RLOG__GENERATION_MAX ||
+	    out->generation > RLOG__GENERATION_MAX - RLOG__HEADROOM ||
 	    out->purge_index > RLOG_INDEX_MAX ||
-	    out->min_seq > RLOG__SEQ_MAX + 1) {
+	    out->min_seq > RLOG__SEQ_MAX - RLOG__HEADROOM + 1) {
 		return RLOG_ECORRUPT;
 	}
 	return 0;
@@ -194,7 +194,8 @@ int rlog__meta_store(struct rlog *log, const struct rlog__meta *m,
 	}
 	struct rlog__meta next = *m;
 	next.generation = log->meta.generation + 1;
-	if (next.generation > RLOG__GENERATION_MAX) {
+	/* Never write a generation the decoder would refuse. */
+	if (next.generation > RLOG__GENERATION_MAX - RLOG__HEADROOM) {
 		return rlog__err(log, RLOG_EIO, "%s: meta generation exhausted",
 				 op);
 	}

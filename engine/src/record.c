@@ -493,7 +493,8 @@ int rlog__seg_header_check(const uint8_t *buf, size_t len,
 	out->prev_end_offset = rlog__get64(buf + 40);
 	out->durable_offset = rlog__get64(buf + 48);
 	if (out->first_index == 0 || out->first_index > RLOG_INDEX_MAX + 1 ||
-	    out->seq > RLOG__SEQ_MAX || out->prev_seq >= out->seq ||
+	    out->seq > RLOG__SEQ_MAX - RLOG__HEADROOM ||
+	    out->prev_seq >= out->seq ||
 	    (out->durable_offset != 0 &&
 	     out->durable_offset < RLOG__SEG_HEADER_BYTES) ||
 	    (out->prev_seq != 0 &&

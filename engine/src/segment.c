@@ -47,7 +47,7 @@ bool rlog__seg_parse_name(const char *name, uint64_t *seq)
 		}
 		v = (v << 4) | d;
 	}
-	if (v == 0 || v > RLOG__SEQ_MAX) {
+	if (v == 0 || v > RLOG__SEQ_MAX - RLOG__HEADROOM) {
 		return false;
 	}
 	*seq = v;
