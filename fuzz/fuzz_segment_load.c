@@ -413,12 +413,11 @@ static void check_append(struct rlog_sim_disk *disk,
 			       .payload = payload,
 			       .payload_len = sizeof(payload)};
 	int rv = rlog_append(log, &e, 1);
-	if (before->last == UINT64_MAX) {
-		/* No index follows the last one: the append must be refused. */
+	if (before->last >= RLOG_INDEX_MAX) {
+		/* No index may follow the cap: the append must be refused. */
 		if (rv != RLOG_EINVAL) {
 			fuzz_fail(NAME,
-				  "append past index UINT64_MAX returned %d",
-				  rv);
+				  "append past RLOG_INDEX_MAX returned %d", rv);
 		}
 		return;
 	}

@@ -567,7 +567,15 @@ static int check_batch(struct rlog *log, const char *op,
 	uint64_t sum = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct rlog_entry *e = &entries[i];
-		if (e->index != from + i || e->index > RLOG_INDEX_MAX) {
+		if (e->index > RLOG_INDEX_MAX) {
+			return rlog__err(
+			    log, RLOG_EINVAL,
+			    "%s: entry %zu has index %llu, over the "
+			    "cap %llu",
+			    op, i, (unsigned long long)e->index,
+			    (unsigned long long)RLOG_INDEX_MAX);
+		}
+		if (e->index != from + i) {
 			return rlog__err(
 			    log, RLOG_EINVAL,
 			    "%s: entry %zu has index %llu, expected "
