@@ -1656,6 +1656,12 @@ static int cmd_cell(const struct cfg *c, int argc, char **argv)
 	uint64_t n =
 	    argc > 3 ? strtoull(argv[3], NULL, 10) : cell_max_entries(c, P, B);
 	double secs = argc > 4 ? strtod(argv[4], NULL) : 1e9;
+	if (n < B || !(secs > 0)) {
+		die("cell: ENTRIES (%s) must be at least BATCH (%zu) and "
+		    "SECONDS (%s) above 0",
+		    argc > 3 ? argv[3] : "default", B,
+		    argc > 4 ? argv[4] : "default");
+	}
 	uint8_t *pool = malloc(P * B);
 	struct bench_entry *ents = malloc(B * sizeof(*ents));
 	if (pool == NULL || ents == NULL) {
