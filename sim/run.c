@@ -161,6 +161,7 @@ static int new_disk(struct vm *vm)
 	vm->opts.vfs = rlog_sim_disk_vfs(vm->disk);
 	vm->opts.segment_size_bytes = so->segment_size_bytes;
 	vm->opts.entry_size_max_bytes = so->entry_size_max_bytes;
+	vm->opts.preallocate_bytes = so->preallocate_bytes;
 	if (vm->t->crash_at != RLOG_SIM_NEVER) {
 		rlog_sim_disk_set_crash_at(vm->disk, vm->t->crash_at);
 	}

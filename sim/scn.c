@@ -70,7 +70,8 @@ _Static_assert(RLOG_SIM_SCN_TEXT_BYTES_MAX < UINT32_MAX,
 #define SCN_FORM_CMDS "at most 100000 commands in one script"
 #define SCN_FORM_OPTION_NAMES                                                  \
 	"option NAME=VALUE with NAME one of seed, segment_size, sector_size, " \
-	"disk_size, device, entry_size_max, fault_rate_fsync_eio, "            \
+	"disk_size, device, entry_size_max, preallocate, "                     \
+	"fault_rate_fsync_eio, "                                               \
 	"fault_rate_read_eio, fault_rate_write_eio, fault_rate_enospc, "       \
 	"fault_rate_short_write, fault_rate_dirsync_eio, "                     \
 	"fault_rate_lose_dirop"
@@ -955,6 +956,14 @@ static int scn_opt_value(struct scn_parser *p, uint32_t bit,
 	} else if (bit == RLOG_SIM_SCN_OPT_ENTRY_SIZE_MAX) {
 		rc = scn_bytes(p, v, name, UINT32_MAX, &x);
 		o->entry_size_max_bytes = (uint32_t)x;
+	} else if (bit == RLOG_SIM_SCN_OPT_PREALLOCATE) {
+		if (scn_tok_is(v, "off")) {
+			o->preallocate_bytes = RLOG_PREALLOCATE_OFF;
+		} else {
+			rc = scn_bytes(p, v, name, RLOG_PREALLOCATE_MAX_BYTES,
+				       &x);
+			o->preallocate_bytes = (uint32_t)x;
+		}
 	} else if (bit == RLOG_SIM_SCN_OPT_SECTOR_SIZE) {
 		rc = scn_bytes(p, v, name, UINT32_MAX, &x);
 		if (rc == 0 && x != 512u && x != 4096u) {
@@ -1001,6 +1010,8 @@ static uint32_t scn_opt_find(struct scn_parser *p, const struct scn_tok *name)
 	     "atomic_sectors, safe_append"},
 	    {"entry_size_max", RLOG_SIM_SCN_OPT_ENTRY_SIZE_MAX,
 	     "option entry_size_max=BYTES"},
+	    {"preallocate", RLOG_SIM_SCN_OPT_PREALLOCATE,
+	     "option preallocate=BYTES|off (0 = the engine's default)"},
 	};
 	static const char prefix[] = "fault_rate_";
 	const uint32_t prefix_len = (uint32_t)(sizeof(prefix) - 1u);
@@ -1391,6 +1402,7 @@ void rlog_sim_scn_options_init(struct rlog_sim_scn_options *opts)
 	memset(opts, 0, sizeof(*opts));
 	opts->seed = 1;
 	opts->sector_size_bytes = 512;
+	opts->preallocate_bytes = 4096;
 }
 
 int rlog_sim_scn_parse_alloc(const char *name, const char *text, size_t len,
@@ -1760,6 +1772,15 @@ static void scn_put_options(struct scn_sink *s,
 			 o->atomic_sectors ? "," SCN_DEVICE_ATOMIC_SECTORS : "",
 			 o->safe_append ? "," SCN_DEVICE_SAFE_APPEND : "");
 	}
+	if (o->set & RLOG_SIM_SCN_OPT_PREALLOCATE) {
+		if (o->preallocate_bytes == RLOG_PREALLOCATE_OFF) {
+			scn_putf(s, "option preallocate=off\n");
+		} else {
+			scn_putf(s, "option preallocate=%s\n",
+				 scn_bytes_text(o->preallocate_bytes, num,
+						sizeof(num)));
+		}
+	}
 	if (o->set & RLOG_SIM_SCN_OPT_ENTRY_SIZE_MAX) {
 		scn_putf(
 		    s, "option entry_size_max=%s\n",
@@ -1875,7 +1896,8 @@ static bool scn_options_equal(const struct rlog_sim_scn_options *a,
 	    a->disk_size_bytes != b->disk_size_bytes || a->fate != b->fate ||
 	    a->atomic_sectors != b->atomic_sectors ||
 	    a->safe_append != b->safe_append ||
-	    a->entry_size_max_bytes != b->entry_size_max_bytes) {
+	    a->entry_size_max_bytes != b->entry_size_max_bytes ||
+	    a->preallocate_bytes != b->preallocate_bytes) {
 		return false;
 	}
 	for (size_t k = 0; k < RLOG_SIM_SCN_FAULT_COUNT; k++) {

@@ -95,6 +95,7 @@ enum rlog_sim_scn_fate {
 #define RLOG_SIM_SCN_OPT_DISK_SIZE 0x8u
 #define RLOG_SIM_SCN_OPT_DEVICE 0x10u
 #define RLOG_SIM_SCN_OPT_ENTRY_SIZE_MAX 0x20u
+#define RLOG_SIM_SCN_OPT_PREALLOCATE 0x40u
 #define RLOG_SIM_SCN_OPT_FAULT_RATE(fault) (0x100u << (unsigned)(fault))
 
 /* The largest fault_rate_KIND value: one million per million, always. */
@@ -125,6 +126,10 @@ struct rlog_sim_scn_options {
 	bool safe_append;
 	/* rlog_options.entry_size_max_bytes; default 0 (the engine's). */
 	uint32_t entry_size_max_bytes;
+	/* rlog_options.preallocate_bytes; default 4096 (the engine's own
+	 * default, 1 MiB, is option preallocate=0; off is
+	 * RLOG_PREALLOCATE_OFF). Small, so the explorer stays fast. */
+	uint32_t preallocate_bytes;
 	/* Chance of each fault per million matching operations; default 0. */
 	uint32_t fault_rate_ppm[RLOG_SIM_SCN_FAULT_COUNT];
 };

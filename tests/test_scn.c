@@ -783,7 +783,8 @@ static void scn_unknown_option_lists_names(void **state)
 	    err,
 	    "t.scn:1:8: error: unknown option 'seeed'; expected: option "
 	    "NAME=VALUE with NAME one of seed, segment_size, sector_size, "
-	    "disk_size, device, entry_size_max, fault_rate_fsync_eio, "
+	    "disk_size, device, entry_size_max, preallocate, "
+	    "fault_rate_fsync_eio, "
 	    "fault_rate_read_eio, fault_rate_write_eio, fault_rate_enospc, "
 	    "fault_rate_short_write, fault_rate_dirsync_eio, "
 	    "fault_rate_lose_dirop");

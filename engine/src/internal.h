@@ -217,6 +217,8 @@ struct rlog__seg {
 	uint64_t end_offset;	  /* where the next record goes */
 	uint64_t durable_offset;  /* bytes known synced */
 	uint64_t evidence_offset; /* the largest durable offset on disk */
+	uint64_t file_bytes;	  /* size of the file: written up to here */
+	bool no_zero_ahead;	  /* zeros ahead met a full disk: none again */
 	bool clean_mark;     /* recovery found a clean-close mark at its end */
 	bool header_vouched; /* a record on disk proves the header durable */
 	struct rlog_file *file; /* NULL while closed */
@@ -237,8 +239,10 @@ struct rlog {
 	struct rlog_vfs *vfs;
 	struct rlog_vfs *owned_vfs; /* the POSIX VFS made from opts->dir */
 	struct rlog_allocator alloc;
+	bool alloc_is_default; /* malloc/realloc/free: huge pages allowed */
 	uint64_t segment_size_bytes;
 	uint32_t entry_size_max_bytes;
+	uint32_t preallocate_bytes; /* 0: off */
 
 	struct rlog_file *lock_file;
 	struct rlog_file *meta_file; /* NULL until meta exists */
@@ -261,6 +265,7 @@ struct rlog {
 	/* In-memory index of live entries: ents[ents_off + (i - ents_first)].
 	 */
 	struct rlog__ent *ents;
+	void *ents_block; /* the allocation ents points into (aligned) */
 	size_t ents_off;
 	size_t ents_len;
 	size_t ents_cap;
@@ -280,6 +285,14 @@ struct rlog {
 
 	char errmsg[512];
 };
+
+/* Ask the kernel to back [p, p + len) with huge pages (both 2 MiB
+ * aligned); a hint only, ignored where unsupported (vfs_posix.c). */
+void rlog__advise_huge_pages(void *p, size_t len);
+#define RLOG__HUGE_PAGE_BYTES ((size_t)2 << 20)
+
+/* Batches up to this size get zeros written ahead (log.c, zero_ahead). */
+#define RLOG__ZERO_AHEAD_BATCH_MAX ((uint64_t)32 << 10)
 
 /* Allocation through the handle's allocator. */
 void *rlog__malloc(const struct rlog_allocator *a, size_t size);

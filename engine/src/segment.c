@@ -714,6 +714,7 @@ static int replay_chain(struct rlog *log, struct cand **chain, size_t n)
 			break;
 		}
 		s->end_offset = stop;
+		s->file_bytes = rd.size;
 		/* Every segment but the last was synced before its successor
 		 * began; in the last, only what a record vouches for is known
 		 * durable. */

@@ -23,6 +23,7 @@ struct tl_failvfs {
 	bool fired;
 	unsigned fired_kind;
 	unsigned fired_mask;
+	bool fired_nonzero; /* an injected failure hit other than zero bytes */
 	uint64_t open_files;
 	bool trace;
 };
@@ -87,6 +88,9 @@ static int fv_check(struct tl_failvfs *fv, unsigned kind, const char *name)
 		fv->fired = true;
 		fv->fired_kind = kind;
 	}
+	if (kind != TL_FV_PWRITE) {
+		fv->fired_nonzero = true;
+	}
 	fv->fired_mask |= kind;
 	if (fv->trace) {
 		fprintf(stderr, "failvfs: #%llu %s %s -> injected %d\n",
@@ -126,8 +130,15 @@ static int fv_pwrite(struct rlog_file *file, const void *buf, size_t len,
 		     uint64_t offset)
 {
 	struct fv_file *f = (struct fv_file *)file;
+	bool was_nonzero = f->fv->fired_nonzero;
 	int rc = fv_check(f->fv, TL_FV_PWRITE, f->name);
 	if (rc != 0) {
+		const uint8_t *b = buf;
+		bool zero = true;
+		for (size_t i = 0; i < len && zero; i++) {
+			zero = b[i] == 0;
+		}
+		f->fv->fired_nonzero = was_nonzero || !zero;
 		if (f->fv->torn && len > 1) {
 			(void)f->inner->ops->pwrite(f->inner, buf, len / 2,
 						    offset);
@@ -346,6 +357,7 @@ static void fv_arm(struct tl_failvfs *fv, uint64_t n, int err,
 	fv->fired = false;
 	fv->fired_kind = 0;
 	fv->fired_mask = 0;
+	fv->fired_nonzero = false;
 }
 
 void tl_failvfs_arm(struct tl_failvfs *fv, uint64_t n, int err,
@@ -378,6 +390,11 @@ bool tl_failvfs_fired(const struct tl_failvfs *fv)
 unsigned tl_failvfs_fired_kind(const struct tl_failvfs *fv)
 {
 	return fv->fired_kind;
+}
+
+bool tl_failvfs_fired_only_zero_writes(const struct tl_failvfs *fv)
+{
+	return fv->fired && !fv->fired_nonzero;
 }
 
 unsigned tl_failvfs_fired_mask(const struct tl_failvfs *fv)

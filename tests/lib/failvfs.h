@@ -78,6 +78,10 @@ bool tl_failvfs_fired(const struct tl_failvfs *fv);
  * or 0 when none fired. */
 unsigned tl_failvfs_fired_kind(const struct tl_failvfs *fv);
 
+/* True when failures were injected since the last arm and every one was
+ * a pwrite of zero bytes only (the engine's zeros written ahead). */
+bool tl_failvfs_fired_only_zero_writes(const struct tl_failvfs *fv);
+
 /* Every kind (TL_FV_* bits) that had an injected failure since the last
  * arm; more than one only in persistent mode. */
 unsigned tl_failvfs_fired_mask(const struct tl_failvfs *fv);

@@ -7,6 +7,11 @@ every one of them.
 """
 
 MUTANTS = [
+    ("zero-ahead-overlaps-batch",
+     "the zeros written ahead of a small batch start inside its last record",
+     "engine/src/log.c",
+     """		if (f->ops->pwrite(f, zero_block, (size_t)n, end + done) != 0) {""",
+     """		if (f->ops->pwrite(f, zero_block, (size_t)n, end + done - 16) != 0) {"""),
     ("sync-skips-data-fsync",
      "sync does not fdatasync the segment",
      "engine/src/log.c",
