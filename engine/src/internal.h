@@ -239,7 +239,6 @@ struct rlog {
 	struct rlog_vfs *vfs;
 	struct rlog_vfs *owned_vfs; /* the POSIX VFS made from opts->dir */
 	struct rlog_allocator alloc;
-	bool alloc_is_default; /* malloc/realloc/free: huge pages allowed */
 	uint64_t segment_size_bytes;
 	uint32_t entry_size_max_bytes;
 	uint32_t preallocate_bytes; /* 0: off */

@@ -234,8 +234,10 @@ struct rlog__ent *rlog__ent_at(const struct rlog *log, uint64_t index)
  * slots and dropping the purged ones in front. Small indexes are plain
  * allocations. Once the index passes one huge page it lives in 2 MiB
  * aligned, 2 MiB rounded blocks that the kernel is asked to back with huge
- * pages, cutting first-touch page faults 512-fold (the allocation is one
- * huge page larger than needed, so aligning it costs address space only).
+ * pages (with the default allocator only: a caller's allocator may not
+ * hand out anonymous memory), cutting first-touch page faults 512-fold.
+ * The allocation is one huge page larger than needed, so aligning it costs
+ * address space only.
  */
 static int ents_resize(struct rlog *log, size_t cap)
 {
@@ -245,7 +247,7 @@ static int ents_resize(struct rlog *log, size_t cap)
 		return RLOG_ENOMEM;
 	}
 	size_t bytes = cap * esz;
-	if (bytes < huge || !log->alloc_is_default) {
+	if (bytes < huge || log->alloc.malloc != def_malloc) {
 		if (log->ents_off > 0) {
 			memmove(log->ents, log->ents + log->ents_off,
 				log->ents_len * esz);
@@ -475,7 +477,6 @@ int rlog_open(const struct rlog_options *opts, struct rlog **out)
 	}
 	memset(log, 0, sizeof(*log));
 	log->alloc = *a;
-	log->alloc_is_default = a == &default_alloc;
 	log->segment_size_bytes = seg_size;
 	log->entry_size_max_bytes = entry_max;
 	log->preallocate_bytes = prealloc;
