@@ -2572,11 +2572,19 @@ uint64_t rlog_sim_disk_bytes_used(const struct rlog_sim_disk *disk)
 uint64_t rlog_sim_disk_content_hash(const struct rlog_sim_disk *disk,
 				    bool durable)
 {
+	return rlog_sim_disk_content_hash_if(disk, durable, NULL);
+}
+
+uint64_t rlog_sim_disk_content_hash_if(const struct rlog_sim_disk *disk,
+				       bool durable,
+				       bool (*keep)(const char *name))
+{
 	uint64_t sum = 0;
 	for (uint32_t d = 0; d < disk->dents_cap; d++) {
 		const struct sim_dent *e = &disk->dents[d];
 		uint32_t i = durable ? e->dur : e->cur;
-		if (!e->used || i == SIM_NONE) {
+		if (!e->used || i == SIM_NONE ||
+		    (keep != NULL && !keep(e->name))) {
 			continue;
 		}
 		const struct sim_buf *view = helper_view(disk, i, durable);

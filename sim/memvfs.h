@@ -310,6 +310,11 @@ uint64_t rlog_sim_disk_bytes_used(const struct rlog_sim_disk *disk);
  * view: equal views give equal hashes (for idempotence checks). */
 uint64_t rlog_sim_disk_content_hash(const struct rlog_sim_disk *disk,
 				    bool durable);
+/* The same over the files for which keep(name) is true (all when keep is
+ * NULL). */
+uint64_t rlog_sim_disk_content_hash_if(const struct rlog_sim_disk *disk,
+				       bool durable,
+				       bool (*keep)(const char *name));
 
 #ifdef __cplusplus
 }

@@ -102,7 +102,8 @@ const struct rlog_sim_ment *rlog_sim_mlog_at(const struct rlog_sim_mlog *l,
  * Check a freshly recovered handle against the model (invariants 1-4, 10)
  * and on success adopt its state as the new durable state. Returns 0, or -1
  * with a message naming the invariant, index, expected and found in msg;
- * -ENOMEM on allocation failure.
+ * 1 when damage was injected and reading an entry reported it as
+ * corruption (the engine's message in msg); -ENOMEM on allocation failure.
  */
 int rlog_sim_check_recovered(struct rlog_sim_model *m, struct rlog *log,
 			     char *msg, size_t msg_len);

@@ -70,7 +70,7 @@ _Static_assert(RLOG_SIM_SCN_TEXT_BYTES_MAX < UINT32_MAX,
 #define SCN_FORM_CMDS "at most 100000 commands in one script"
 #define SCN_FORM_OPTION_NAMES                                                  \
 	"option NAME=VALUE with NAME one of seed, segment_size, sector_size, " \
-	"disk_size, device, entry_size_max, preallocate, "                     \
+	"disk_size, device, entry_size_max, preallocate, verify_on_open, "     \
 	"fault_rate_fsync_eio, "                                               \
 	"fault_rate_read_eio, fault_rate_write_eio, fault_rate_enospc, "       \
 	"fault_rate_short_write, fault_rate_dirsync_eio, "                     \
@@ -964,6 +964,9 @@ static int scn_opt_value(struct scn_parser *p, uint32_t bit,
 				       &x);
 			o->preallocate_bytes = (uint32_t)x;
 		}
+	} else if (bit == RLOG_SIM_SCN_OPT_VERIFY_ON_OPEN) {
+		rc = scn_u64_max(p, v, name, 1, &x);
+		o->verify_on_open = x == 1;
 	} else if (bit == RLOG_SIM_SCN_OPT_SECTOR_SIZE) {
 		rc = scn_bytes(p, v, name, UINT32_MAX, &x);
 		if (rc == 0 && x != 512u && x != 4096u) {
@@ -1012,6 +1015,8 @@ static uint32_t scn_opt_find(struct scn_parser *p, const struct scn_tok *name)
 	     "option entry_size_max=BYTES"},
 	    {"preallocate", RLOG_SIM_SCN_OPT_PREALLOCATE,
 	     "option preallocate=BYTES|off (0 = the engine's default)"},
+	    {"verify_on_open", RLOG_SIM_SCN_OPT_VERIFY_ON_OPEN,
+	     "option verify_on_open=0|1"},
 	};
 	static const char prefix[] = "fault_rate_";
 	const uint32_t prefix_len = (uint32_t)(sizeof(prefix) - 1u);
@@ -1781,6 +1786,10 @@ static void scn_put_options(struct scn_sink *s,
 						sizeof(num)));
 		}
 	}
+	if (o->set & RLOG_SIM_SCN_OPT_VERIFY_ON_OPEN) {
+		scn_putf(s, "option verify_on_open=%d\n",
+			 o->verify_on_open ? 1 : 0);
+	}
 	if (o->set & RLOG_SIM_SCN_OPT_ENTRY_SIZE_MAX) {
 		scn_putf(
 		    s, "option entry_size_max=%s\n",
@@ -1897,7 +1906,8 @@ static bool scn_options_equal(const struct rlog_sim_scn_options *a,
 	    a->atomic_sectors != b->atomic_sectors ||
 	    a->safe_append != b->safe_append ||
 	    a->entry_size_max_bytes != b->entry_size_max_bytes ||
-	    a->preallocate_bytes != b->preallocate_bytes) {
+	    a->preallocate_bytes != b->preallocate_bytes ||
+	    a->verify_on_open != b->verify_on_open) {
 		return false;
 	}
 	for (size_t k = 0; k < RLOG_SIM_SCN_FAULT_COUNT; k++) {

@@ -96,6 +96,7 @@ enum rlog_sim_scn_fate {
 #define RLOG_SIM_SCN_OPT_DEVICE 0x10u
 #define RLOG_SIM_SCN_OPT_ENTRY_SIZE_MAX 0x20u
 #define RLOG_SIM_SCN_OPT_PREALLOCATE 0x40u
+#define RLOG_SIM_SCN_OPT_VERIFY_ON_OPEN 0x80u
 #define RLOG_SIM_SCN_OPT_FAULT_RATE(fault) (0x100u << (unsigned)(fault))
 
 /* The largest fault_rate_KIND value: one million per million, always. */
@@ -130,6 +131,8 @@ struct rlog_sim_scn_options {
 	 * default, 1 MiB, is option preallocate=0; off is
 	 * RLOG_PREALLOCATE_OFF). Small, so the explorer stays fast. */
 	uint32_t preallocate_bytes;
+	/* rlog_options.verify_on_open (no seals); default false. */
+	bool verify_on_open;
 	/* Chance of each fault per million matching operations; default 0. */
 	uint32_t fault_rate_ppm[RLOG_SIM_SCN_FAULT_COUNT];
 };

@@ -1200,6 +1200,7 @@ struct nth_ctx {
 	unsigned first_kind; /* VFS: kind of the first failed call */
 	bool writes_failed;  /* VFS: a poisoning kind failed */
 	bool only_zeros;     /* VFS: only writes of zeros ahead failed */
+	bool only_seals;     /* VFS: only calls on seal files failed */
 };
 
 #define NTH_FAIL(c, ...)                                                       \
@@ -1217,9 +1218,12 @@ static void check_failed_call(struct world *w, const struct nth_ctx *c, int rc,
 			       ? "allocation"
 			       : tl_failvfs_kind_name(c->first_kind);
 	int want = rlog_code_of(c->p);
-	if (rc == 0 && c->only_zeros && want == RLOG_ENOSPC) {
+	if (rc == 0 &&
+	    (c->only_seals || (c->only_zeros && want == RLOG_ENOSPC))) {
 		/* The zeros written ahead of a small batch are skipped on a
-		 * full disk: the append itself fitted and succeeded. */
+		 * full disk: the append itself fitted and succeeded. A seal
+		 * is best effort on any error: without it the next open reads
+		 * the segment in full. */
 		assert_non_null(log);
 		assert_false(rlog_is_poisoned(log));
 		check_stable_reads(w, log, c->op);
@@ -1355,6 +1359,7 @@ static bool nth_run(struct world *w, struct nth_ctx *c, struct tl_failvfs *fv,
 	c->first_kind = tl_failvfs_fired_kind(fv);
 	c->writes_failed = (tl_failvfs_fired_mask(fv) & TL_FV_POISONING) != 0;
 	c->only_zeros = tl_failvfs_fired_only_zero_writes(fv);
+	c->only_seals = tl_failvfs_fired_only_seals(fv);
 	return tl_failvfs_fired(fv);
 }
 

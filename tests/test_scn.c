@@ -94,6 +94,7 @@ static const char every_command[] =
     "option device=atomic_sectors,safe_append\n"
     "option device=ordered_writes\n"
     "option entry_size_max=1m\n"
+    "option verify_on_open=1\n"
     "option fault_rate_fsync_eio=10\n"
     "option fault_rate_read_eio=20\n"
     "option fault_rate_write_eio=30\n"
@@ -506,7 +507,16 @@ static void scn_options_fill_fields_and_bits(void **state)
 	assert_true(o->set & RLOG_SIM_SCN_OPT_DISK_SIZE);
 	assert_true(o->set & RLOG_SIM_SCN_OPT_DEVICE);
 	assert_true(o->set & RLOG_SIM_SCN_OPT_ENTRY_SIZE_MAX);
+	assert_true(o->verify_on_open);
+	assert_true(o->set & RLOG_SIM_SCN_OPT_VERIFY_ON_OPEN);
 	rlog_sim_scn_free(s);
+	/* 0 is a value the script gave; anything but 0 and 1 is not. */
+	s = parse_ok("option verify_on_open=0\nopen\n");
+	assert_false(s->options.verify_on_open);
+	assert_true(s->options.set & RLOG_SIM_SCN_OPT_VERIFY_ON_OPEN);
+	rlog_sim_scn_free(s);
+	parse_fails("option verify_on_open=2", 1, 23, "verify_on_open",
+		    "option verify_on_open=0|1");
 }
 
 /* A script without options gets the defaults and an empty set mask. */
@@ -524,6 +534,7 @@ static void scn_options_absent_give_defaults(void **state)
 	assert_int_equal(s->options.fate, RLOG_SIM_SCN_FATE_RANDOM);
 	assert_false(s->options.atomic_sectors);
 	assert_false(s->options.safe_append);
+	assert_false(s->options.verify_on_open);
 	assert_int_equal(d.seed, s->options.seed);
 	rlog_sim_scn_free(s);
 }
@@ -783,7 +794,7 @@ static void scn_unknown_option_lists_names(void **state)
 	    err,
 	    "t.scn:1:8: error: unknown option 'seeed'; expected: option "
 	    "NAME=VALUE with NAME one of seed, segment_size, sector_size, "
-	    "disk_size, device, entry_size_max, preallocate, "
+	    "disk_size, device, entry_size_max, preallocate, verify_on_open, "
 	    "fault_rate_fsync_eio, "
 	    "fault_rate_read_eio, fault_rate_write_eio, fault_rate_enospc, "
 	    "fault_rate_short_write, fault_rate_dirsync_eio, "

@@ -68,6 +68,16 @@ void rlog__assert_fail(const char *expr, const char *file, int line);
 
 /* Segment file names: 16 lowercase hex digits of the sequence number. */
 #define RLOG__SEG_NAME_LEN 20 /* "%016llx.seg" */
+
+/* Seal files (seal.c): "%016llx.seal", a 64-byte header, then 16 bytes per
+ * run of equal terms and 8 per entry. */
+#define RLOG__SEAL_NAME_LEN 21
+#define RLOG__SEAL_MAGIC "RLOGSEAL"
+#define RLOG__SEAL_HEADER_BYTES 64u
+#define RLOG__SEAL_RUN_BYTES 16u
+#define RLOG__SEAL_ENT_BYTES 8u
+/* The smallest ENTRY record: header and a 2-byte body, padded. */
+#define RLOG__SEAL_RECORD_MIN_BYTES 48u
 /* Most segment files kept open at once; others are reopened on demand. */
 #define RLOG__OPEN_FILES_MAX 64u
 /* Read-ahead window used by recovery. */
@@ -192,6 +202,23 @@ struct rlog__seg_header {
 int rlog__seg_header_check(const uint8_t *buf, size_t len,
 			   struct rlog__seg_header *out);
 
+/* Seal file header (seal.c, docs/FORMAT.md). */
+struct rlog__seal_header {
+	uint64_t seq;
+	uint64_t end_offset; /* where the segment's records end */
+	uint64_t start;	     /* entries below it come from earlier segments */
+	uint64_t first;	     /* index of the first entry listed */
+	uint32_t count;	     /* entries listed */
+	uint32_t runs;	     /* runs of equal terms */
+	uint32_t body_crc;
+};
+void rlog__seal_header_put(uint8_t *dst, const struct rlog__seal_header *h);
+/* 0, RLOG_ECORRUPT (bad magic/checksum/fields) or RLOG_EVERSION. */
+int rlog__seal_header_check(const uint8_t *buf, size_t len,
+			    struct rlog__seal_header *out);
+/* Size of the whole seal file the header describes. */
+uint64_t rlog__seal_file_bytes(const struct rlog__seal_header *h);
+
 /* ---- Meta slots (meta.c): hard state, purge boundary, min_seq. ---- */
 struct rlog__meta {
 	uint64_t generation; /* bumped by every write; 0 = never written */
@@ -218,7 +245,8 @@ struct rlog__seg {
 	uint64_t durable_offset;  /* bytes known synced */
 	uint64_t evidence_offset; /* the largest durable offset on disk */
 	uint64_t file_bytes;	  /* size of the file: written up to here */
-	bool no_zero_ahead;	  /* zeros ahead met a full disk: none again */
+	uint64_t touch_low;  /* lowest index a record here touches (seal) */
+	bool no_zero_ahead;  /* zeros ahead met a full disk: none again */
 	bool clean_mark;     /* recovery found a clean-close mark at its end */
 	bool header_vouched; /* a record on disk proves the header durable */
 	struct rlog_file *file; /* NULL while closed */
@@ -242,6 +270,7 @@ struct rlog {
 	uint64_t segment_size_bytes;
 	uint32_t entry_size_max_bytes;
 	uint32_t preallocate_bytes; /* 0: off */
+	bool seals; /* write and use seals (not verify_on_open) */
 
 	struct rlog_file *lock_file;
 	struct rlog_file *meta_file; /* NULL until meta exists */
@@ -329,6 +358,19 @@ int rlog__recover(struct rlog *log);
 void rlog__seg_free(struct rlog *log, struct rlog__seg *s);
 void rlog__seg_name(char *buf, uint64_t seq);
 bool rlog__seg_parse_name(const char *name, uint64_t *seq);
+
+/* Seals (seal.c). */
+void rlog__seal_name(char *buf, uint64_t seq);
+bool rlog__seal_parse_name(const char *name, uint64_t *seq);
+/* Write the seal of s, which was just synced up to its end and whose
+ * entries end the index. Best effort: failures leave no seal. */
+void rlog__seal_write(struct rlog *log, struct rlog__seg *s);
+/* Rebuild s's part of the index from its seal, if there is one that holds
+ * for a segment ending at end_offset; *expected is the log's next index
+ * before and after. *used says whether it was. 0 or an RLOG error (the
+ * index was changed when the error came). */
+int rlog__seal_load(struct rlog *log, struct rlog__seg *s, uint64_t end_offset,
+		    uint64_t *expected, bool *used);
 
 /* Index (log.c). */
 struct rlog__ent *rlog__ent_at(const struct rlog *log, uint64_t index);

@@ -480,6 +480,7 @@ int rlog_open(const struct rlog_options *opts, struct rlog **out)
 	log->segment_size_bytes = seg_size;
 	log->entry_size_max_bytes = entry_max;
 	log->preallocate_bytes = prealloc;
+	log->seals = !opts->verify_on_open;
 	log->ents_first = 1;
 	int rv;
 	if (opts->vfs != NULL) {
@@ -755,6 +756,11 @@ static int ensure_tail(struct rlog *log, const char *op, uint64_t need,
 	if (rv != 0) {
 		return rv;
 	}
+	if (s != NULL) {
+		/* s is final below its end now: summarise it for the next
+		 * open (best effort, no sync: a lost seal is only slower). */
+		rlog__seal_write(log, s);
+	}
 	if (log->segs_len == log->segs_cap) {
 		size_t ncap = log->segs_cap ? log->segs_cap * 2 : 8;
 		void *n = rlog__realloc(&log->alloc, log->segs,
@@ -775,6 +781,7 @@ static int ensure_tail(struct rlog *log, const char *op, uint64_t need,
 	ns->first_index = rlog__ents_last(log) + 1;
 	ns->prev_seq = s ? s->seq : 0;
 	ns->prev_end_offset = s ? s->end_offset : 0;
+	ns->touch_low = UINT64_MAX;
 	rlog__seg_name(ns->name, ns->seq);
 	if (log->open_files >= RLOG__OPEN_FILES_MAX) {
 		for (size_t i = 0; i < log->segs_len; i++) {
@@ -931,6 +938,10 @@ static int write_batch(struct rlog *log, const char *op, bool truncate,
 	}
 	if (s->durable_offset > 0) {
 		s->header_vouched = true;
+	}
+	uint64_t low = truncate ? from : n > 0 ? entries[0].index : UINT64_MAX;
+	if (low < s->touch_low) {
+		s->touch_low = low;
 	}
 	if (truncate) {
 		rlog__ents_truncate(log, from);
@@ -1248,7 +1259,15 @@ static int remove_segs(struct rlog *log, const char *op, size_t k)
 			s->file = NULL;
 			log->open_files--;
 		}
-		rv = remove_file(log, op, s->name);
+		/* The seal first: one left without its segment would be
+		 * an orphan, a segment left without its seal is only read in
+		 * full. */
+		char seal[RLOG__SEAL_NAME_LEN + 1];
+		rlog__seal_name(seal, s->seq);
+		rv = remove_file(log, op, seal);
+		if (rv == 0) {
+			rv = remove_file(log, op, s->name);
+		}
 		if (rv != 0) {
 			break;
 		}

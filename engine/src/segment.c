@@ -15,8 +15,10 @@
  * acknowledged bytes (RLOG_ECORRUPT): each record carries the offset up to
  * which its segment was known synced when it was written, so a later valid
  * record whose durable offset lies past the damage proves it was
- * acknowledged. Recovery writes nothing; it only syncs the last segment and
- * the meta file so that what it read is durable before it is acted on.
+ * acknowledged. Recovery changes no byte of the log in place: it settles
+ * an unvouched tail into a new segment (rehome_tail), syncs the meta file,
+ * and writes the seal (seal.c) of any segment but the last that it had to
+ * read in full, so the next open can skip that segment's records.
  */
 #include "internal.h"
 
@@ -187,13 +189,40 @@ struct scan_ctx {
 	struct cand *c;
 	size_t len;
 	size_t cap;
+	uint64_t *seals; /* sequence numbers of the seal files listed */
+	size_t seals_len;
+	size_t seals_cap;
 	int err;
 };
+
+static int list_seal(struct scan_ctx *sc, uint64_t seq)
+{
+	if (sc->seals_len >= RLOG_SEGMENT_COUNT_MAX) {
+		return 0; /* more seals than segments: the rest stay put */
+	}
+	if (sc->seals_len == sc->seals_cap) {
+		size_t ncap = sc->seals_cap ? sc->seals_cap * 2 : 16;
+		void *n = rlog__realloc(&sc->log->alloc, sc->seals,
+					ncap * sizeof(*sc->seals));
+		if (n == NULL) {
+			sc->err = rlog__err(sc->log, RLOG_ENOMEM,
+					    "open: out of memory");
+			return 1;
+		}
+		sc->seals = n;
+		sc->seals_cap = ncap;
+	}
+	sc->seals[sc->seals_len++] = seq;
+	return 0;
+}
 
 static int list_cb(void *arg, const char *name)
 {
 	struct scan_ctx *sc = arg;
 	uint64_t seq;
+	if (rlog__seal_parse_name(name, &seq)) {
+		return list_seal(sc, seq);
+	}
 	if (!rlog__seg_parse_name(name, &seq)) {
 		return 0; /* not ours: meta, LOCK, or a stranger's file */
 	}
@@ -418,6 +447,9 @@ static int replay(struct rlog *log, struct rlog__seg *s, struct reader *rd,
 				return rlog__err(log, rv,
 						 "open: out of memory");
 			}
+			if (rec.index < s->touch_low) {
+				s->touch_low = rec.index;
+			}
 			(*expected)++;
 			off += rec.size_bytes;
 			continue;
@@ -442,6 +474,9 @@ static int replay(struct rlog *log, struct rlog__seg *s, struct reader *rd,
 		}
 		rlog__ents_truncate(log, rec.index);
 		*expected = rec.index;
+		if (rec.index < s->touch_low) {
+			s->touch_low = rec.index;
+		}
 		uint64_t goff = off + rec.size_bytes;
 		for (uint32_t i = 0; i < rec.group; i++) {
 			struct rlog__rec g;
@@ -534,7 +569,7 @@ static int judge_bad_header(struct rlog *log, struct cand *c, bool *corrupt)
 	return 0;
 }
 
-static int add_orphan(struct rlog *log, uint64_t seq)
+static int add_orphan_name(struct rlog *log, const char *name)
 {
 	if (log->orphans_len == log->orphans_cap) {
 		size_t ncap = log->orphans_cap ? log->orphans_cap * 2 : 8;
@@ -547,9 +582,23 @@ static int add_orphan(struct rlog *log, uint64_t seq)
 		log->orphans = n;
 		log->orphans_cap = ncap;
 	}
-	rlog__seg_name(log->orphans[log->orphans_len], seq);
+	snprintf(log->orphans[log->orphans_len], RLOG_VFS_NAME_MAX + 1, "%s",
+		 name);
 	log->orphans_len++;
 	return 0;
+}
+
+/* A segment off the chain and its seal, if it has one. */
+static int add_orphan(struct rlog *log, uint64_t seq)
+{
+	char name[RLOG__SEAL_NAME_LEN + 1];
+	rlog__seal_name(name, seq);
+	int rv = add_orphan_name(log, name);
+	if (rv == 0) {
+		rlog__seg_name(name, seq);
+		rv = add_orphan_name(log, name);
+	}
+	return rv;
 }
 
 /* Find the chain: from the newest segment with a valid header back through
@@ -649,6 +698,7 @@ static int push_seg(struct rlog *log, const struct cand *c)
 	s->first_index = c->hdr.first_index;
 	s->prev_seq = c->hdr.prev_seq;
 	s->prev_end_offset = c->hdr.prev_end_offset;
+	s->touch_low = UINT64_MAX;
 	s->header_written = true;
 	rlog__seg_name(s->name, c->seq);
 	log->segs[log->segs_len++] = s;
@@ -705,6 +755,23 @@ static int replay_chain(struct rlog *log, struct cand **chain, size_t n)
 		bool is_last = i + 1 == n;
 		uint64_t limit =
 		    is_last ? UINT64_MAX : chain[i + 1]->hdr.prev_end_offset;
+		if (!is_last && log->seals && limit <= rd.size) {
+			/* Synced before its successor began: its seal, when
+			 * it holds, says all recovery needs. */
+			bool used = false;
+			rv = rlog__seal_load(log, s, limit, &expected, &used);
+			if (rv != 0) {
+				break;
+			}
+			if (used) {
+				s->end_offset = limit;
+				s->file_bytes = rd.size;
+				s->durable_offset = limit;
+				s->evidence_offset = limit;
+				s->header_vouched = true;
+				continue;
+			}
+		}
 		uint64_t stop = 0;
 		const char *why = NULL;
 		uint64_t evidence = 0, mark_end = 0;
@@ -745,6 +812,8 @@ static int replay_chain(struct rlog *log, struct cand **chain, size_t n)
 				    (unsigned long long)chain[i + 1]->seq);
 				break;
 			}
+			/* Read in full: write the seal the next open uses. */
+			rlog__seal_write(log, s);
 			continue;
 		}
 		/* The last segment: torn tail or damage? */
@@ -957,6 +1026,7 @@ static int rehome_tail(struct rlog *log)
 		ns->prev_end_offset = 0;
 	}
 	ns->header_written = true;
+	ns->touch_low = from;
 	rlog__seg_name(ns->name, ns->seq);
 	rv = log->vfs->open(log->vfs, ns->name, RLOG_VFS_CREATE | RLOG_VFS_EXCL,
 			    &ns->file);
@@ -1090,6 +1160,13 @@ int rlog__recover(struct rlog *log)
 		qsort(sc.c, sc.len, sizeof(sc.c[0]), cand_cmp);
 	}
 	log->next_seq = log->meta.min_seq > 0 ? log->meta.min_seq : 1;
+	/* A seal left behind by a lost removal must never meet a new segment
+	 * of the same number. */
+	for (size_t i = 0; i < sc.seals_len; i++) {
+		if (sc.seals[i] >= log->next_seq) {
+			log->next_seq = sc.seals[i] + 1;
+		}
+	}
 	for (size_t i = 0; i < sc.len; i++) {
 		if (sc.c[i].seq >= log->next_seq) {
 			log->next_seq = sc.c[i].seq + 1;
@@ -1124,6 +1201,16 @@ int rlog__recover(struct rlog *log)
 	for (size_t i = 0; i < sc.len; i++) {
 		if (!sc.c[i].on_chain) {
 			rv = add_orphan(log, sc.c[i].seq);
+			if (rv != 0) {
+				goto out;
+			}
+		}
+	}
+	for (size_t i = 0; i < sc.seals_len; i++) {
+		if (cand_find(&sc, sc.seals[i]) == NULL) {
+			char name[RLOG__SEAL_NAME_LEN + 1];
+			rlog__seal_name(name, sc.seals[i]);
+			rv = add_orphan_name(log, name);
 			if (rv != 0) {
 				goto out;
 			}
@@ -1173,5 +1260,6 @@ int rlog__recover(struct rlog *log)
 	log->dir_dirty = false;
 out:
 	rlog__free(&log->alloc, sc.c);
+	rlog__free(&log->alloc, sc.seals);
 	return rv;
 }

@@ -24,6 +24,7 @@ struct tl_failvfs {
 	unsigned fired_kind;
 	unsigned fired_mask;
 	bool fired_nonzero; /* an injected failure hit other than zero bytes */
+	bool fired_nonseal; /* an injected failure hit other than a seal */
 	uint64_t open_files;
 	bool trace;
 };
@@ -67,6 +68,13 @@ const char *tl_failvfs_kind_name(unsigned kind)
 	}
 }
 
+/* A segment's seal file: writing and reading it is best effort. */
+static bool is_seal(const char *name)
+{
+	size_t n = name != NULL ? strlen(name) : 0;
+	return n >= 5 && strcmp(name + n - 5, ".seal") == 0;
+}
+
 /* Count one call of kind and decide whether it fails: 0 to forward it, or
  * the injected negative errno. */
 static int fv_check(struct tl_failvfs *fv, unsigned kind, const char *name)
@@ -88,8 +96,11 @@ static int fv_check(struct tl_failvfs *fv, unsigned kind, const char *name)
 		fv->fired = true;
 		fv->fired_kind = kind;
 	}
-	if (kind != TL_FV_PWRITE) {
-		fv->fired_nonzero = true;
+	if (!is_seal(name)) {
+		fv->fired_nonseal = true;
+		if (kind != TL_FV_PWRITE) {
+			fv->fired_nonzero = true;
+		}
 	}
 	fv->fired_mask |= kind;
 	if (fv->trace) {
@@ -138,7 +149,8 @@ static int fv_pwrite(struct rlog_file *file, const void *buf, size_t len,
 		for (size_t i = 0; i < len && zero; i++) {
 			zero = b[i] == 0;
 		}
-		f->fv->fired_nonzero = was_nonzero || !zero;
+		f->fv->fired_nonzero =
+		    was_nonzero || (!zero && !is_seal(f->name));
 		if (f->fv->torn && len > 1) {
 			(void)f->inner->ops->pwrite(f->inner, buf, len / 2,
 						    offset);
@@ -358,6 +370,7 @@ static void fv_arm(struct tl_failvfs *fv, uint64_t n, int err,
 	fv->fired_kind = 0;
 	fv->fired_mask = 0;
 	fv->fired_nonzero = false;
+	fv->fired_nonseal = false;
 }
 
 void tl_failvfs_arm(struct tl_failvfs *fv, uint64_t n, int err,
@@ -395,6 +408,11 @@ unsigned tl_failvfs_fired_kind(const struct tl_failvfs *fv)
 bool tl_failvfs_fired_only_zero_writes(const struct tl_failvfs *fv)
 {
 	return fv->fired && !fv->fired_nonzero;
+}
+
+bool tl_failvfs_fired_only_seals(const struct tl_failvfs *fv)
+{
+	return fv->fired && !fv->fired_nonseal;
 }
 
 unsigned tl_failvfs_fired_mask(const struct tl_failvfs *fv)

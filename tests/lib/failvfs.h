@@ -79,8 +79,13 @@ bool tl_failvfs_fired(const struct tl_failvfs *fv);
 unsigned tl_failvfs_fired_kind(const struct tl_failvfs *fv);
 
 /* True when failures were injected since the last arm and every one was
- * a pwrite of zero bytes only (the engine's zeros written ahead). */
+ * a pwrite of zero bytes only (the engine's zeros written ahead) or a call
+ * on a seal file. */
 bool tl_failvfs_fired_only_zero_writes(const struct tl_failvfs *fv);
+
+/* True when failures were injected since the last arm and every one was a
+ * call on a segment's seal file ("*.seal": best effort in the engine). */
+bool tl_failvfs_fired_only_seals(const struct tl_failvfs *fv);
 
 /* Every kind (TL_FV_* bits) that had an injected failure since the last
  * arm; more than one only in persistent mode. */

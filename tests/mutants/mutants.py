@@ -7,6 +7,21 @@ every one of them.
 """
 
 MUTANTS = [
+    ("seal-end-unchecked",
+     "a segment's seal is used without checking it ends where the chain says",
+     "engine/src/seal.c",
+     """	    h.end_offset != end_offset || size != rlog__seal_file_bytes(&h) ||""",
+     """	    end_offset == 0 || size != rlog__seal_file_bytes(&h) ||"""),
+    ("seal-size-unpadded",
+     "a seal records each entry's size without its padding",
+     "engine/src/seal.c",
+     """		rlog__put32(buf + fill + 4, e->size_bytes);""",
+     """		rlog__put32(buf + fill + 4, e->size_bytes - 8);"""),
+    ("seal-term-one-late",
+     "a seal's change of term is applied one entry late",
+     "engine/src/seal.c",
+     """			if (run < h->runs && rlog__get64(rp) == index) {""",
+     """			if (run < h->runs && rlog__get64(rp) + 1 == index) {"""),
     ("zero-ahead-overlaps-batch",
      "the zeros written ahead of a small batch start inside its last record",
      "engine/src/log.c",

@@ -141,6 +141,15 @@ struct rlog_options {
 	 * append. 0 means the default (1 MiB); RLOG_PREALLOCATE_OFF turns it
 	 * off; at most RLOG_PREALLOCATE_MAX_BYTES. */
 	uint32_t preallocate_bytes;
+	/* false (the default): a segment the log has moved on from gets a
+	 * seal, a small summary of its entries (8 bytes each), and the next
+	 * open rebuilds the index from the seals instead of reading those
+	 * segments; their records are checked when they are read, so damage
+	 * there is reported as RLOG_ECORRUPT by rlog_get/rlog_scan. true:
+	 * every open reads and checks every record, reporting damage
+	 * anywhere as RLOG_ECORRUPT from rlog_open; no seal is used or
+	 * written. */
+	bool verify_on_open;
 };
 #define RLOG_PREALLOCATE_DEFAULT_BYTES (1u << 20)
 #define RLOG_PREALLOCATE_MAX_BYTES (64u << 20)
@@ -205,9 +214,12 @@ RLOG_API int rlog_sync(struct rlog *log);
 
 /*
  * Read the entry at index into *out. out->payload points into a buffer
- * owned by the handle, valid until the next call on the handle.
+ * owned by the handle, valid until the next call on the handle. Every read
+ * checks the record's checksum and identity (index, term, size).
  * Errors: RLOG_ENOTFOUND (index outside [first, last]), RLOG_ECORRUPT (the
- * bytes on disk no longer match), RLOG_EIO, RLOG_ENOMEM.
+ * bytes on disk no longer match: damage the open did not read, in a
+ * segment it knew from its seal; rlog_errmsg names the file and offset),
+ * RLOG_EIO, RLOG_ENOMEM.
  */
 RLOG_API int rlog_get(struct rlog *log, uint64_t index, struct rlog_entry *out);
 
