@@ -11,6 +11,8 @@
 
 #include "crc32c_table.h"
 
+#include <stdatomic.h>
+
 uint32_t rlog__crc32c_sw(uint32_t crc, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
@@ -57,10 +59,20 @@ crc_hw(uint32_t crc, const uint8_t *p, size_t len)
 	return ~c32;
 }
 
+/* Asked once: every record's check calls this, and the CPU probe costs
+ * more than checksumming a small record. 0 unknown, 1 yes, 2 no; threads
+ * racing on the first call store the same answer. */
+static _Atomic int hw_state;
+
 static bool have_hw(void)
 {
-	__builtin_cpu_init();
-	return __builtin_cpu_supports("sse4.2") != 0;
+	int st = atomic_load_explicit(&hw_state, memory_order_relaxed);
+	if (st == 0) {
+		__builtin_cpu_init();
+		st = __builtin_cpu_supports("sse4.2") != 0 ? 1 : 2;
+		atomic_store_explicit(&hw_state, st, memory_order_relaxed);
+	}
+	return st == 1;
 }
 
 bool rlog__crc32c_hw(uint32_t crc, const void *buf, size_t len, uint32_t *out)

@@ -811,7 +811,10 @@ static int ensure_tail(struct rlog *log, const char *op, uint64_t need,
 	return 0;
 }
 
-static uint8_t zero_block[64 << 10];
+/* Source of the zeros written ahead: one write covers the default amount.
+ * Never written, so its pages stay the kernel's shared zero page and cost
+ * no memory. */
+static uint8_t zero_block[RLOG_PREALLOCATE_DEFAULT_BYTES];
 
 /*
  * After a small batch that grew segment s to end, write zeros after it, up
