@@ -365,6 +365,10 @@ bool rlog__seal_parse_name(const char *name, uint64_t *seq);
 /* Write the seal of s, which was just synced up to its end and whose
  * entries end the index. Best effort: failures leave no seal. */
 void rlog__seal_write(struct rlog *log, struct rlog__seg *s);
+/* Read the header of segment seq's seal into *h: false when seals are off
+ * or there is no valid one. */
+bool rlog__seal_peek(struct rlog *log, uint64_t seq,
+		     struct rlog__seal_header *h);
 /* Rebuild s's part of the index from its seal, if there is one that holds
  * for a segment ending at end_offset; *expected is the log's next index
  * before and after. *used says whether it was. 0 or an RLOG error (the

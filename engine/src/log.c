@@ -552,6 +552,11 @@ static int mark_synced(struct rlog *log)
 	if (rv == 0) {
 		rv = f->ops->pwrite(f, rec, sizeof(rec), s->end_offset);
 	}
+	if (rv == 0) {
+		/* The seal up to the mark: the next open uses it while the
+		 * mark is still there (segment.c, tail_seal). */
+		rlog__seal_write(log, s);
+	}
 	return rv == 0 ? 0 : rlog__errno_code(rv);
 }
 

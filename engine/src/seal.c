@@ -246,6 +246,26 @@ void rlog__seal_write(struct rlog *log, struct rlog__seg *s)
 
 /* ---- Reading. ---- */
 
+bool rlog__seal_peek(struct rlog *log, uint64_t seq,
+		     struct rlog__seal_header *h)
+{
+	if (!log->seals) {
+		return false;
+	}
+	char name[RLOG__SEAL_NAME_LEN + 1];
+	rlog__seal_name(name, seq);
+	struct rlog_file *f = NULL;
+	if (log->vfs->open(log->vfs, name, 0, &f) != 0) {
+		return false;
+	}
+	uint8_t hb[RLOG__SEAL_HEADER_BYTES];
+	size_t got = 0;
+	int rv = f->ops->pread(f, hb, sizeof(hb), 0, &got);
+	f->ops->close(f);
+	return rv == 0 && rlog__seal_header_check(hb, got, h) == 0 &&
+	       h->seq == seq;
+}
+
 struct seal_reader {
 	struct rlog_file *f;
 	uint8_t *buf;

@@ -504,6 +504,41 @@ static int replay(struct rlog *log, struct rlog__seg *s, struct reader *rd,
 	return 0;
 }
 
+/*
+ * The last segment of a log closed cleanly: rlog_close wrote the clean
+ * mark at its end and then the seal up to that mark. The seal holds only
+ * while that very mark is still there: any write after the reopen starts
+ * at the mark and overwrites it, and a sync of such a write makes that
+ * durable, so an intact mark proves nothing after it was acknowledged (it
+ * is then dropped like a torn tail). *stop is the end of the mark when the
+ * seal was used.
+ */
+static int tail_seal(struct rlog *log, struct rlog__seg *s, struct reader *rd,
+		     uint64_t *expected, bool *used, uint64_t *stop)
+{
+	*used = false;
+	struct rlog__seal_header h;
+	if (!rlog__seal_peek(log, s->seq, &h) || h.end_offset > rd->size ||
+	    rd->size - h.end_offset < RLOG__REC_HEADER_BYTES) {
+		return 0;
+	}
+	struct rlog__rec rec;
+	enum rlog__rec_status st;
+	int rv = rd_record(rd, h.end_offset, rlog__seg_seed(s->seq), &rec, &st);
+	if (rv != 0) {
+		return rv;
+	}
+	bool mark = st == RLOG__REC_OK && rec.type == RLOG__REC_TRUNCATE &&
+		    rec.group == 0 && rec.durable_offset == h.end_offset &&
+		    rec.index == h.first + h.count;
+	if (!mark) {
+		return 0;
+	}
+	rv = rlog__seal_load(log, s, h.end_offset, expected, used);
+	*stop = h.end_offset + RLOG__REC_HEADER_BYTES;
+	return rv;
+}
+
 static int read_header(struct rlog *log, struct cand *c)
 {
 	char name[RLOG__SEG_NAME_LEN + 1];
@@ -775,10 +810,25 @@ static int replay_chain(struct rlog *log, struct cand **chain, size_t n)
 		uint64_t stop = 0;
 		const char *why = NULL;
 		uint64_t evidence = 0, mark_end = 0;
-		rv = replay(log, s, &rd, limit, &expected, &stop, &why,
-			    &evidence, &mark_end);
-		if (rv != 0) {
-			break;
+		bool sealed_tail = false;
+		if (is_last) {
+			rv = tail_seal(log, s, &rd, &expected, &sealed_tail,
+				       &stop);
+			if (rv != 0) {
+				break;
+			}
+		}
+		if (sealed_tail) {
+			/* What the replay would find: records up to the mark,
+			 * which vouches for them, then the mark. */
+			mark_end = stop;
+			evidence = stop - RLOG__REC_HEADER_BYTES;
+		} else {
+			rv = replay(log, s, &rd, limit, &expected, &stop, &why,
+				    &evidence, &mark_end);
+			if (rv != 0) {
+				break;
+			}
 		}
 		s->end_offset = stop;
 		s->file_bytes = rd.size;

@@ -7,6 +7,15 @@ every one of them.
 """
 
 MUTANTS = [
+    ("tail-seal-without-mark",
+     "the last segment's seal is used without its clean-close mark",
+     "engine/src/segment.c",
+     """	if (!mark) {
+		return 0;
+	}""",
+     """	if (!mark && h.count == UINT32_MAX) {
+		return 0;
+	}"""),
     ("seal-end-unchecked",
      "a segment's seal is used without checking it ends where the chain says",
      "engine/src/seal.c",

@@ -141,11 +141,12 @@ struct rlog_options {
 	 * append. 0 means the default (1 MiB); RLOG_PREALLOCATE_OFF turns it
 	 * off; at most RLOG_PREALLOCATE_MAX_BYTES. */
 	uint32_t preallocate_bytes;
-	/* false (the default): a segment the log has moved on from gets a
-	 * seal, a small summary of its entries (8 bytes each), and the next
-	 * open rebuilds the index from the seals instead of reading those
-	 * segments; their records are checked when they are read, so damage
-	 * there is reported as RLOG_ECORRUPT by rlog_get/rlog_scan. true:
+	/* false (the default): a segment the log has moved on from, and the
+	 * last one at a clean close, gets a seal, a small summary of its
+	 * entries (8 bytes each), and the next open rebuilds the index from
+	 * the seals instead of reading those segments; their records are
+	 * checked when they are read, so damage there is reported as
+	 * RLOG_ECORRUPT by rlog_get/rlog_scan. true:
 	 * every open reads and checks every record, reporting damage
 	 * anywhere as RLOG_ECORRUPT from rlog_open; no seal is used or
 	 * written. */
@@ -186,7 +187,9 @@ RLOG_API const char *rlog_open_errmsg(void);
  * Close the handle and free everything it owns. Unsynced appends and
  * truncates are not synced: call rlog_sync first to keep them. When all
  * was synced, one small record noting it is written (not synced), which
- * spares the next open from settling the tail. Always frees the handle;
+ * spares the next open from settling the tail, and then the last
+ * segment's seal, which spares it from reading that segment (best effort,
+ * not synced either). Always frees the handle;
  * returns 0, or the RLOG_E* code of the first failure of that write or of
  * closing a file.
  * NULL is a no-op returning 0.
