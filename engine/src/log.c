@@ -540,8 +540,18 @@ static int mark_synced(struct rlog *log)
 		return 0;
 	}
 	struct rlog__seg *s = log->segs[log->segs_len - 1];
-	if (!s->header_written || s->durable_offset != s->end_offset ||
-	    (s->evidence_offset >= s->end_offset && s->header_vouched)) {
+	if (!s->header_written || s->durable_offset != s->end_offset) {
+		return 0;
+	}
+	if (s->evidence_offset >= s->end_offset && s->header_vouched) {
+		/* Nothing was written since an open that found the mark at
+		 * the end: seal up to it, unless that seal is there. */
+		struct rlog__seal_header h;
+		if (!rlog__seal_peek(log, s->seq, &h) ||
+		    h.end_offset != s->end_offset ||
+		    h.first + h.count != rlog__ents_last(log) + 1) {
+			rlog__seal_write(log, s);
+		}
 		return 0;
 	}
 	uint8_t rec[RLOG__REC_HEADER_BYTES];
