@@ -370,11 +370,12 @@ void rlog__seal_write(struct rlog *log, struct rlog__seg *s);
 bool rlog__seal_peek(struct rlog *log, uint64_t seq,
 		     struct rlog__seal_header *h);
 /* Rebuild s's part of the index from its seal, if there is one that holds
- * for a segment ending at end_offset; *expected is the log's next index
- * before and after. *used says whether it was. 0 or an RLOG error (the
- * index was changed when the error came). */
+ * for a segment ending at end_offset after which the log continues at
+ * next_index; *expected is the log's next index before and after. *used says
+ * whether it was. 0 or an RLOG error (the index was changed when the error
+ * came). */
 int rlog__seal_load(struct rlog *log, struct rlog__seg *s, uint64_t end_offset,
-		    uint64_t *expected, bool *used);
+		    uint64_t next_index, uint64_t *expected, bool *used);
 
 /* Index (log.c). */
 struct rlog__ent *rlog__ent_at(const struct rlog *log, uint64_t index);

@@ -341,7 +341,7 @@ static int seal_entries(struct rlog *log, struct rlog__seg *s,
 }
 
 int rlog__seal_load(struct rlog *log, struct rlog__seg *s, uint64_t end_offset,
-		    uint64_t *expected, bool *used)
+		    uint64_t next_index, uint64_t *expected, bool *used)
 {
 	*used = false;
 	char name[RLOG__SEAL_NAME_LEN + 1];
@@ -365,7 +365,7 @@ int rlog__seal_load(struct rlog *log, struct rlog__seg *s, uint64_t end_offset,
 	if (rv != 0 || got != sizeof(hb) ||
 	    rlog__seal_header_check(hb, got, &h) != 0 || h.seq != s->seq ||
 	    h.end_offset != end_offset || size != rlog__seal_file_bytes(&h) ||
-	    h.start > *expected ||
+	    h.start > *expected || h.first + h.count != next_index ||
 	    (h.first > h.start && h.first - 1 > log->meta.purge_index)) {
 		goto unused;
 	}

@@ -534,7 +534,7 @@ static int tail_seal(struct rlog *log, struct rlog__seg *s, struct reader *rd,
 	if (!mark) {
 		return 0;
 	}
-	rv = rlog__seal_load(log, s, h.end_offset, expected, used);
+	rv = rlog__seal_load(log, s, h.end_offset, rec.index, expected, used);
 	*stop = h.end_offset + RLOG__REC_HEADER_BYTES;
 	return rv;
 }
@@ -794,7 +794,9 @@ static int replay_chain(struct rlog *log, struct cand **chain, size_t n)
 			/* Synced before its successor began: its seal, when
 			 * it holds, says all recovery needs. */
 			bool used = false;
-			rv = rlog__seal_load(log, s, limit, &expected, &used);
+			rv = rlog__seal_load(log, s, limit,
+					     chain[i + 1]->hdr.first_index,
+					     &expected, &used);
 			if (rv != 0) {
 				break;
 			}
