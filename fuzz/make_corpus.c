@@ -59,8 +59,8 @@ static void *xmalloc(size_t n)
 }
 
 static const char *const harnesses[] = {
-    "fuzz_segment_load", "fuzz_meta_load", "fuzz_record_decode",
-    "fuzz_scenario_parse", "fuzz_crash_schedule"};
+    "fuzz_segment_load",   "fuzz_meta_load",	  "fuzz_record_decode",
+    "fuzz_scenario_parse", "fuzz_crash_schedule", "fuzz_seal_load"};
 
 /* Create OUT/HARNESS and remove the regular files in it. */
 static void prepare_dir(const char *harness)
@@ -136,6 +136,9 @@ static void c_new(struct ctx *c, uint64_t seg_size, uint64_t seed)
 	rlog_options_init(&c->o);
 	c->o.vfs = rlog_sim_disk_vfs(c->disk);
 	c->o.segment_size_bytes = seg_size;
+	/* Small zero tails, as in the simulator: the engine's 1 MiB would
+	 * put every one-segment seed over the corpus cap. */
+	c->o.preallocate_bytes = 4096;
 	c_open(c);
 }
 
@@ -667,6 +670,453 @@ static void seg_tail_shapes(void)
 	c_free(&c);
 }
 
+/* ---- fuzz_seal_load seeds. ---- */
+
+/* The input layout of fuzz/fuzz_seal_load.c (byte 0 selector, byte 1 flags
+ * of the XOR and BUILD modes, the BUILD header deltas). */
+#define SEAL_SEL_MODE_SHIFT 2
+#define SEAL_SEL_DROP_OTHER 0x10u
+#define SEAL_SEL_CANON 0x20u
+#define SEAL_SEL_VERIFY 0x40u
+#define SEAL_SEL_FAULT 0x80u
+#define SEAL_FAULT_ALLOC 0x80u
+#define SEAL_SEGS 3u
+enum { SEAL_RAW = 0, SEAL_XOR = 1, SEAL_BUILD = 2, SEAL_NONE = 3 };
+#define SEAL_FIX_HDR 0x01u
+#define SEAL_FIX_BODY 0x02u
+#define SEAL_FIX (SEAL_FIX_HDR | SEAL_FIX_BODY)
+#define SEAL_CUT 0x04u
+#define SEAL_BUILD_HDR_BYTES 14u
+
+/* The harness's base log, step for step (fuzz_seal_load.c build_log). */
+static void seal_put(struct ctx *c, bool replace, uint64_t first, uint64_t last,
+		     uint64_t term, size_t size)
+{
+	struct rlog_entry es[32];
+	uint8_t buf[32][256];
+	size_t n = (size_t)(last - first + 1);
+	for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; k < size; k++) {
+			buf[i][k] =
+			    (uint8_t)((first + i) * 31u + k * 7u + term * 13u);
+		}
+		es[i] = (struct rlog_entry){.index = first + i,
+					    .term = term,
+					    .kind = i % 7 == 3
+							? RLOG_PAYLOAD_CONFIG
+							: RLOG_PAYLOAD_COMMAND,
+					    .payload = buf[i],
+					    .payload_len = size};
+	}
+	int rv =
+	    replace ? rlog_replace(c->log, es, n) : rlog_append(c->log, es, n);
+	check(rv, c, replace ? "replace" : "append");
+	c_sync(c);
+}
+
+struct seal_file {
+	uint8_t *p;
+	size_t len;
+};
+
+struct seal_base {
+	uint64_t seq[SEAL_SEGS];
+	uint32_t first_rec_size[SEAL_SEGS]; /* of the record at offset 64 */
+	struct seal_file built[SEAL_SEGS];  /* as the log was built */
+	struct seal_file canon[SEAL_SEGS];  /* by an open and close */
+};
+
+static void seal_read(struct rlog_sim_disk *disk, uint64_t seq,
+		      struct seal_file *f)
+{
+	char name[RLOG__SEAL_NAME_LEN + 1];
+	rlog__seal_name(name, seq);
+	if (rlog_sim_disk_read_file(disk, name, false, &f->p, &f->len) != 0) {
+		die("seal base: no %s", name);
+	}
+}
+
+static void seal_base_load(struct seal_base *b)
+{
+	struct ctx c;
+	c_new(&c, RLOG_SEGMENT_SIZE_MIN_BYTES, 1);
+	seal_put(&c, false, 1, 6, 1, 90);
+	seal_put(&c, false, 7, 12, 2, 90);
+	check(rlog_purge(c.log, 8, 2), &c, "purge");
+	seal_put(&c, false, 13, 18, 3, 120);
+	seal_put(&c, false, 19, 24, 3, 120);
+	seal_put(&c, false, 25, 30, 3, 200);
+	check(rlog_truncate(c.log, 23), &c, "truncate");
+	seal_put(&c, false, 23, 28, 4, 150);
+	seal_put(&c, true, 26, 30, 5, 100);
+	seal_put(&c, false, 31, 36, 5, 180);
+	seal_put(&c, false, 37, 44, 6, 160);
+	check(rlog_truncate(c.log, 30), &c, "truncate");
+	seal_put(&c, false, 30, 32, 7, 60);
+	check(rlog_close(c.log), &c, "close");
+	c.log = NULL;
+	struct seg_list l = {.n = 0};
+	rlog_sim_disk_list_files(c.disk, false, list_cb, &l);
+	qsort(l.seqs, l.n, sizeof(l.seqs[0]), cmp_u64);
+	if (l.n != SEAL_SEGS) {
+		die("seal base: %zu segments, not %u", l.n, SEAL_SEGS);
+	}
+	for (unsigned k = 0; k < SEAL_SEGS; k++) {
+		b->seq[k] = l.seqs[k];
+		seal_read(c.disk, b->seq[k], &b->built[k]);
+		char name[RLOG__SEG_NAME_LEN + 1];
+		rlog__seg_name(name, b->seq[k]);
+		uint8_t *seg;
+		size_t seg_len;
+		struct rlog__rec r;
+		uint64_t need;
+		if (rlog_sim_disk_read_file(c.disk, name, false, &seg,
+					    &seg_len) != 0 ||
+		    rlog__rec_check(seg + RLOG__SEG_HEADER_BYTES,
+				    seg_len - RLOG__SEG_HEADER_BYTES,
+				    rlog__seg_seed(b->seq[k]), &r,
+				    &need) != RLOG__REC_OK) {
+			die("seal base: no record in %s", name);
+		}
+		b->first_rec_size[k] = (uint32_t)r.size_bytes;
+		free(seg);
+	}
+	/* Without seals, recovery reads every segment and writes the
+	 * canonical seals, the close that of the last one. */
+	for (unsigned k = 0; k < SEAL_SEGS; k++) {
+		char name[RLOG__SEAL_NAME_LEN + 1];
+		rlog__seal_name(name, b->seq[k]);
+		if (rlog_sim_disk_put_file(c.disk, name, "", 0) != 0 ||
+		    c.o.vfs->remove(c.o.vfs, name) != 0) {
+			die("seal base: remove %s", name);
+		}
+	}
+	c_open(&c);
+	check(rlog_close(c.log), &c, "close");
+	c.log = NULL;
+	for (unsigned k = 0; k < SEAL_SEGS; k++) {
+		seal_read(c.disk, b->seq[k], &b->canon[k]);
+	}
+	rlog_sim_disk_free(c.disk);
+}
+
+static void seal_emit(const char *name, uint8_t sel, uint8_t flags,
+		      bool with_flags, const uint8_t *p, size_t len)
+{
+	uint8_t *buf = xmalloc(2 + len);
+	size_t n = 0;
+	buf[n++] = sel;
+	if (with_flags) {
+		buf[n++] = flags;
+	}
+	if (len > 0) {
+		memcpy(buf + n, p, len);
+	}
+	emit("fuzz_seal_load", name, buf, n + len);
+	free(buf);
+}
+
+static uint8_t seal_sel(unsigned k, unsigned mode, uint8_t extra)
+{
+	return (uint8_t)(k | mode << SEAL_SEL_MODE_SHIFT | extra);
+}
+
+/* XOR input that changes bytes [off, off + len) of the base by mask. */
+static void seal_xor(const char *name, unsigned k, uint8_t extra, uint8_t flags,
+		     size_t off, const uint8_t *mask, size_t len)
+{
+	uint8_t buf[512];
+	memset(buf, 0, sizeof(buf));
+	if (off + len > sizeof(buf)) {
+		die("%s: mask too long", name);
+	}
+	if (len > 0) {
+		memcpy(buf + off, mask, len);
+	}
+	seal_emit(name, seal_sel(k, SEAL_XOR, extra), flags, true, buf,
+		  off + len);
+}
+
+/* BUILD input: deltas (end_offset, start, first, count, runs), seq delta,
+ * version XOR, then the body. */
+static void seal_build(const char *name, unsigned k, uint8_t extra,
+		       const int16_t d[5], int8_t seq, uint8_t version,
+		       const uint8_t *body, size_t body_len)
+{
+	uint8_t *buf = xmalloc(SEAL_BUILD_HDR_BYTES - 2 + body_len);
+	for (int i = 0; i < 5; i++) {
+		buf[2 * i] = (uint8_t)((uint16_t)d[i] & 0xff);
+		buf[2 * i + 1] = (uint8_t)((uint16_t)d[i] >> 8);
+	}
+	buf[10] = (uint8_t)seq;
+	buf[11] = version;
+	if (body_len > 0) {
+		memcpy(buf + SEAL_BUILD_HDR_BYTES - 2, body, body_len);
+	}
+	seal_emit(name, seal_sel(k, SEAL_BUILD, extra), SEAL_FIX, true, buf,
+		  SEAL_BUILD_HDR_BYTES - 2 + body_len);
+	free(buf);
+}
+
+static void seal_shapes(void)
+{
+	struct seal_base b;
+	seal_base_load(&b);
+	char name[64];
+	static const uint8_t one = 0x01, eight = 0x08, two = 0x02;
+	for (unsigned k = 0; k < SEAL_SEGS; k++) {
+		const struct seal_file *built = &b.built[k],
+				       *canon = &b.canon[k];
+		unsigned seg = k + 1;
+		/* Missing seals. */
+		snprintf(name, sizeof(name), "none-%u", seg);
+		seal_emit(name, seal_sel(k, SEAL_NONE, 0), 0, false, NULL, 0);
+		snprintf(name, sizeof(name), "none-all-%u", seg);
+		seal_emit(name, seal_sel(k, SEAL_NONE, SEAL_SEL_DROP_OTHER), 0,
+			  false, NULL, 0);
+		/* Raw files: the engine's seals, then damaged ones. */
+		snprintf(name, sizeof(name), "raw-built-%u", seg);
+		seal_emit(name, seal_sel(k, SEAL_RAW, 0), 0, false, built->p,
+			  built->len);
+		snprintf(name, sizeof(name), "raw-canonical-%u", seg);
+		seal_emit(name, seal_sel(k, SEAL_RAW, 0), 0, false, canon->p,
+			  canon->len);
+		snprintf(name, sizeof(name), "raw-built-drop-other-%u", seg);
+		seal_emit(name, seal_sel(k, SEAL_RAW, SEAL_SEL_DROP_OTHER), 0,
+			  false, built->p, built->len);
+		snprintf(name, sizeof(name), "raw-empty-%u", seg);
+		seal_emit(name, seal_sel(k, SEAL_RAW, 0), 0, false, NULL, 0);
+		snprintf(name, sizeof(name), "raw-header-only-%u", seg);
+		seal_emit(name, seal_sel(k, SEAL_RAW, 0), 0, false, built->p,
+			  RLOG__SEAL_HEADER_BYTES);
+		snprintf(name, sizeof(name), "raw-cut-%u", seg);
+		seal_emit(name, seal_sel(k, SEAL_RAW, 0), 0, false, built->p,
+			  built->len - 8);
+		snprintf(name, sizeof(name), "raw-header-cut-%u", seg);
+		seal_emit(name, seal_sel(k, SEAL_RAW, 0), 0, false, built->p,
+			  RLOG__SEAL_HEADER_BYTES - 4);
+		uint8_t *d = xmalloc(canon->len);
+		memcpy(d, canon->p, canon->len);
+		d[RLOG__SEAL_HEADER_BYTES + 9] ^= 0x10;
+		snprintf(name, sizeof(name), "raw-body-bitflip-%u", seg);
+		seal_emit(name, seal_sel(k, SEAL_RAW, 0), 0, false, d,
+			  canon->len);
+		memcpy(d, canon->p, canon->len);
+		d[33] ^= 0x01;
+		snprintf(name, sizeof(name), "raw-header-bitflip-%u", seg);
+		seal_emit(name, seal_sel(k, SEAL_RAW, 0), 0, false, d,
+			  canon->len);
+		memset(d, 0, canon->len);
+		snprintf(name, sizeof(name), "raw-zeros-%u", seg);
+		seal_emit(name, seal_sel(k, SEAL_RAW, 0), 0, false, d,
+			  canon->len);
+		free(d);
+		/* The other segment's seal under this name: valid checksums
+		 * under the wrong sequence number. */
+		snprintf(name, sizeof(name), "raw-other-segment-%u", seg);
+		seal_emit(name, seal_sel(k, SEAL_RAW, 0), 0, false,
+			  b.built[(k + 1) % SEAL_SEGS].p,
+			  b.built[(k + 1) % SEAL_SEGS].len);
+
+		/* XOR: the seal itself, then one field at a time with the
+		 * checksums fixed (and once without). */
+		for (int c = 0; c < 2; c++) {
+			uint8_t extra = c ? SEAL_SEL_CANON : 0;
+			const char *tag = c ? "canonical" : "built";
+			snprintf(name, sizeof(name), "xor-identity-%s-%u", tag,
+				 seg);
+			seal_xor(name, k, extra, SEAL_FIX, 0, NULL, 0);
+		}
+		static const struct {
+			const char *what;
+			size_t off;
+			uint8_t mask;
+		} fields[] = {
+		    {"magic", 3, 0x20},		{"version", 8, 0x03},
+		    {"header-bytes", 12, 0x40}, {"seq", 16, 0x03},
+		    {"end-offset", 24, 0x08},	{"end-offset-align", 24, 0x04},
+		    {"start", 32, 0x01},	{"start-zero", 32, 0xff},
+		    {"first", 40, 0x01},	{"count", 48, 0x01},
+		    {"runs", 52, 0x01},		{"run-index", 64, 0x01},
+		    {"run-term", 72, 0x01},	{"run-term-high", 79, 0x40},
+		    {"entry-offset", 0, 0x08},	{"entry-size", 0, 0x08},
+		};
+		struct rlog__seal_header h;
+		if (rlog__seal_header_check(built->p, built->len, &h) != 0) {
+			die("seal base: built seal does not check");
+		}
+		size_t ents = RLOG__SEAL_HEADER_BYTES +
+			      (size_t)h.runs * RLOG__SEAL_RUN_BYTES;
+		for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]);
+		     i++) {
+			size_t off = fields[i].off;
+			if (strcmp(fields[i].what, "entry-offset") == 0) {
+				off = ents + 8; /* the second entry */
+			} else if (strcmp(fields[i].what, "entry-size") == 0) {
+				off = ents + 4 + 3 * 8;
+			}
+			snprintf(name, sizeof(name), "xor-%s-%u",
+				 fields[i].what, seg);
+			seal_xor(name, k, 0, SEAL_FIX, off, &fields[i].mask, 1);
+		}
+		snprintf(name, sizeof(name), "xor-version-nofix-%u", seg);
+		seal_xor(name, k, 0, 0, 8, &two, 1);
+		snprintf(name, sizeof(name), "xor-body-crc-only-%u", seg);
+		seal_xor(name, k, 0, SEAL_FIX_BODY, ents, &one, 1);
+		snprintf(name, sizeof(name), "xor-cut-entry-%u", seg);
+		{
+			uint8_t z[512];
+			memset(z, 0, sizeof(z));
+			seal_emit(name, seal_sel(k, SEAL_XOR, 0),
+				  SEAL_FIX | SEAL_CUT, true, z, built->len - 8);
+			snprintf(name, sizeof(name), "xor-extend-%u", seg);
+			z[built->len] = 0x40;
+			seal_emit(name, seal_sel(k, SEAL_XOR, 0), SEAL_FIX,
+				  true, z, built->len + 8);
+		}
+		snprintf(name, sizeof(name), "xor-drop-other-%u", seg);
+		seal_xor(name, k, SEAL_SEL_DROP_OTHER, SEAL_FIX, 40, &eight, 1);
+
+		/* BUILD: the engine's header with deltas, then bodies. */
+		static const int16_t zero[5] = {0, 0, 0, 0, 0};
+		for (int c = 0; c < 2; c++) {
+			const struct seal_file *f = c ? canon : built;
+			snprintf(name, sizeof(name), "build-identity-%s-%u",
+				 c ? "canonical" : "built", seg);
+			seal_build(name, k, c ? SEAL_SEL_CANON : 0, zero, 0, 0,
+				   f->p + RLOG__SEAL_HEADER_BYTES,
+				   f->len - RLOG__SEAL_HEADER_BYTES);
+		}
+		const uint8_t *body = built->p + RLOG__SEAL_HEADER_BYTES;
+		size_t body_len = built->len - RLOG__SEAL_HEADER_BYTES;
+		size_t runs_len = (size_t)h.runs * RLOG__SEAL_RUN_BYTES;
+		uint8_t *nb = xmalloc(body_len + 64);
+		/* One entry more (a copy of the last), one run more. */
+		memcpy(nb, body, body_len);
+		memcpy(nb + body_len, body + body_len - 8, 8);
+		const int16_t count_up[5] = {0, 0, 0, 1, 0};
+		snprintf(name, sizeof(name), "build-count-up-%u", seg);
+		seal_build(name, k, 0, count_up, 0, 0, nb, body_len + 8);
+		memcpy(nb, body, runs_len);
+		rlog__put64(nb + runs_len, h.first + h.count - 1);
+		rlog__put64(nb + runs_len + 8, 7);
+		memcpy(nb + runs_len + 16, body + runs_len,
+		       body_len - runs_len);
+		const int16_t runs_up[5] = {0, 0, 0, 0, 1};
+		snprintf(name, sizeof(name), "build-run-up-%u", seg);
+		seal_build(name, k, 0, runs_up, 0, 0, nb, body_len + 16);
+		/* Header fields off by one, each alone. */
+		static const struct {
+			const char *what;
+			int16_t d[5];
+			int8_t seq;
+			uint8_t version;
+		} hdrs[] = {
+		    {"end-minus-8", {-8, 0, 0, 0, 0}, 0, 0},
+		    {"end-plus-8", {8, 0, 0, 0, 0}, 0, 0},
+		    {"start-minus-1", {0, -1, 0, 0, 0}, 0, 0},
+		    {"start-plus-1", {0, 1, 0, 0, 0}, 0, 0},
+		    {"first-minus-1", {0, 0, -1, 0, 0}, 0, 0},
+		    {"first-plus-1", {0, 0, 1, 0, 0}, 0, 0},
+		    {"start-first-minus-2", {0, -2, -2, 0, 0}, 0, 0},
+		    {"seq-plus-1", {0, 0, 0, 0, 0}, 1, 0},
+		    {"version-2", {0, 0, 0, 0, 0}, 0, 3},
+		    {"count-runs-zero", {0, 0, 0, -32768, -32768}, 0, 0},
+		};
+		for (size_t i = 0; i < sizeof(hdrs) / sizeof(hdrs[0]); i++) {
+			snprintf(name, sizeof(name), "build-%s-%u",
+				 hdrs[i].what, seg);
+			seal_build(name, k, 0, hdrs[i].d, hdrs[i].seq,
+				   hdrs[i].version, body, body_len);
+		}
+		/* Bodies that break one rule each: entries out of order,
+		 * misaligned, too small, past the end; a first run not at
+		 * first; a term below the one before. Then bodies that keep
+		 * every rule but lie: the first entry at another index's
+		 * record, a term run starting one entry early (both read back
+		 * as ECORRUPT). */
+		static const char *const rules[] = {
+		    "entries-swapped",	"entry-misaligned", "entry-too-small",
+		    "entry-past-end",	"run-not-first",    "run-term-zero",
+		    "lie-first-record", "lie-run-early"};
+		for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+			memcpy(nb, body, body_len);
+			uint8_t *e0 = nb + runs_len, *e1 = e0 + 8;
+			switch (i) {
+			case 0:
+				memcpy(e0, body + runs_len + 8, 8);
+				memcpy(e1, body + runs_len, 8);
+				break;
+			case 1:
+				rlog__put32(e1, rlog__get32(e1) + 4);
+				break;
+			case 2:
+				rlog__put32(e1 + 4, 40);
+				break;
+			case 3:
+				rlog__put32(nb + body_len - 8,
+					    (uint32_t)h.end_offset);
+				break;
+			case 4:
+				rlog__put64(nb, h.first + 1);
+				break;
+			case 5:
+				rlog__put64(nb + 8, 0);
+				break;
+			case 6:
+				rlog__put32(e0, RLOG__SEG_HEADER_BYTES);
+				rlog__put32(e0 + 4, b.first_rec_size[k]);
+				break;
+			default:
+				if (h.runs > 1) {
+					rlog__put64(nb + 16,
+						    rlog__get64(nb + 16) - 1);
+				}
+				break;
+			}
+			snprintf(name, sizeof(name), "build-%s-%u", rules[i],
+				 seg);
+			seal_build(name, k, 0, zero, 0, 0, nb, body_len);
+			if (i == 6) {
+				/* verify_on_open reads no seal, not even one
+				 * that lies with valid checksums. */
+				snprintf(name, sizeof(name),
+					 "verify-build-%s-%u", rules[i], seg);
+				seal_build(name, k, SEAL_SEL_VERIFY, zero, 0, 0,
+					   nb, body_len);
+			}
+		}
+		snprintf(name, sizeof(name), "verify-raw-built-%u", seg);
+		seal_emit(name, seal_sel(k, SEAL_RAW, SEAL_SEL_VERIFY), 0,
+			  false, built->p, built->len);
+		/* The engine's seal with an EIO at VFS operations 1-47 of the
+		 * open (every second one), or allocation 1-15 failing. */
+		for (unsigned op = 0; op < 47; op += 2) {
+			snprintf(name, sizeof(name), "fault-eio-op%u-%u",
+				 op + 1, seg);
+			seal_emit(name, seal_sel(k, SEAL_RAW, SEAL_SEL_FAULT),
+				  (uint8_t)op, true, built->p, built->len);
+		}
+		for (unsigned a = 0; a < 15; a++) {
+			snprintf(name, sizeof(name), "fault-nomem-%u-%u", a + 1,
+				 seg);
+			seal_emit(name, seal_sel(k, SEAL_RAW, SEAL_SEL_FAULT),
+				  (uint8_t)(SEAL_FAULT_ALLOC | a), true,
+				  built->p, built->len);
+		}
+		snprintf(name, sizeof(name), "verify-none-all-%u", seg);
+		seal_emit(name,
+			  seal_sel(k, SEAL_NONE,
+				   SEAL_SEL_VERIFY | SEAL_SEL_DROP_OTHER),
+			  0, false, NULL, 0);
+		free(nb);
+	}
+	for (unsigned k = 0; k < SEAL_SEGS; k++) {
+		free(b.built[k].p);
+		free(b.canon[k].p);
+	}
+}
+
 /* ---- fuzz_meta_load seeds. ---- */
 
 static void emit_meta_of(struct ctx *c, const char *name)
@@ -1093,6 +1543,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(harnesses) / sizeof(harnesses[0]); i++) {
 		prepare_dir(harnesses[i]);
 	}
+	seal_shapes();
 	seg_valid_shapes();
 	seg_tail_shapes();
 	meta_shapes();

@@ -246,6 +246,7 @@ struct rlog__seg {
 	uint64_t evidence_offset; /* the largest durable offset on disk */
 	uint64_t file_bytes;	  /* size of the file: written up to here */
 	uint64_t touch_low;  /* lowest index a record here touches (seal) */
+	bool seal_used;	     /* recovery rebuilt it from its seal */
 	bool no_zero_ahead;  /* zeros ahead met a full disk: none again */
 	bool clean_mark;     /* recovery found a clean-close mark at its end */
 	bool header_vouched; /* a record on disk proves the header durable */

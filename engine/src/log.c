@@ -545,11 +545,9 @@ static int mark_synced(struct rlog *log)
 	}
 	if (s->evidence_offset >= s->end_offset && s->header_vouched) {
 		/* Nothing was written since an open that found the mark at
-		 * the end: seal up to it, unless that seal is there. */
-		struct rlog__seal_header h;
-		if (!rlog__seal_peek(log, s->seq, &h) ||
-		    h.end_offset != s->end_offset ||
-		    h.first + h.count != rlog__ents_last(log) + 1) {
+		 * the end: seal up to it, unless the open used that seal
+		 * (one missing, stale or damaged is written again). */
+		if (!s->seal_used) {
 			rlog__seal_write(log, s);
 		}
 		return 0;

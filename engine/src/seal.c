@@ -445,6 +445,7 @@ int rlog__seal_load(struct rlog *log, struct rlog__seg *s, uint64_t end_offset,
 	rlog__free(&log->alloc, runs);
 	f->ops->close(f);
 	s->touch_low = h.start;
+	s->seal_used = true;
 	*expected = h.first + h.count;
 	*used = true;
 	return 0;
