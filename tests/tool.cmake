@@ -13,4 +13,4 @@ add_test(NAME tool_e2e
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tool/run_tool_tests.sh
           $<TARGET_FILE:rlog> $<TARGET_FILE:tool_helper>
           $<TARGET_FILE:gen_dengine> ${CMAKE_CURRENT_BINARY_DIR}/tmp/tool_e2e)
-set_tests_properties(tool_e2e PROPERTIES TIMEOUT 300)
+set_tests_properties(tool_e2e PROPERTIES TIMEOUT 900)

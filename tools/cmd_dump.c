@@ -1,7 +1,8 @@
 /*
  * cmd_dump.c: `rlog dump DIR`, the entries of a log as text or JSON lines,
  * read the way recovery reads them (without opening the log), or with
- * --raw every record and damaged region of every segment file.
+ * --raw every record and damaged region of every segment file, and every
+ * seal file with its runs and listed entries.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -28,7 +29,10 @@ static const char dump_usage[] =
     "                     --preview-bytes is given\n"
     "  --raw              every record of every segment file in file order\n"
     "                     (entries, truncate records, damaged regions),\n"
-    "                     live or not; --from/--to filter entry records\n"
+    "                     live or not, each segment followed by its seal\n"
+    "                     file (state, header, runs of terms, listed\n"
+    "                     entries), then orphan seals; --from/--to filter\n"
+    "                     entry records and listed entries\n"
     "  --preview-bytes N  payload bytes shown (text default 32)\n"
     "\n"
     "When the log would not open, the entries recovery could read before\n"
@@ -275,6 +279,102 @@ static const char *raw_role(enum rlog_tool_role r)
 	return (size_t)r < sizeof(names) / sizeof(names[0]) ? names[r] : "?";
 }
 
+static const char *seal_state_name(enum rlog_tool_seal_state st)
+{
+	static const char *const names[] = {"unchecked", "used",    "stale",
+					    "damaged",	 "invalid", "orphan"};
+	return (size_t)st < sizeof(names) / sizeof(names[0]) ? names[st] : "?";
+}
+
+/* One seal file: a line for its header, one per run, one per entry. */
+static int raw_seal(const struct dump_opts *o, struct rlog_tool_walk *w,
+		    size_t k)
+{
+	const struct rlog_tool_seal *sl = &w->seals[k];
+	const struct rlog__seal_header *h = &sl->hdr;
+	bool ok = sl->hdr_rc == 0;
+	if (o->json) {
+		printf("{\"file\":\"%s\",\"type\":\"seal\",\"state\":\"%s\","
+		       "\"bytes\":%" PRIu64 ",\"header\":\"%s\"",
+		       sl->name, seal_state_name(sl->state), sl->size_bytes,
+		       ok ? "valid" : "invalid");
+		if (ok) {
+			printf(",\"seq\":%" PRIu64 ",\"end_offset\":%" PRIu64
+			       ",\"start\":%" PRIu64 ",\"first\":%" PRIu64
+			       ",\"count\":%" PRIu32 ",\"runs\":%" PRIu32,
+			       h->seq, h->end_offset, h->start, h->first,
+			       h->count, h->runs);
+		}
+		printf("}\n");
+	} else {
+		printf("%s seal state=%s bytes=%" PRIu64, sl->name,
+		       seal_state_name(sl->state), sl->size_bytes);
+		if (ok) {
+			printf(" seq=%" PRIu64 " end_offset=%" PRIu64
+			       " start=%" PRIu64 " first=%" PRIu64
+			       " count=%" PRIu32 " runs=%" PRIu32 "\n",
+			       h->seq, h->end_offset, h->start, h->first,
+			       h->count, h->runs);
+		} else {
+			printf(" header=invalid\n");
+		}
+	}
+	uint8_t *body = NULL;
+	size_t len = 0;
+	int rv = rlog_tool_seal_body(w, k, &body, &len);
+	if (rv != 0 || body == NULL) {
+		return rv;
+	}
+	uint64_t off = RLOG__SEAL_HEADER_BYTES;
+	for (uint32_t i = 0; i < h->runs; i++, off += RLOG__SEAL_RUN_BYTES) {
+		const uint8_t *r = body + (size_t)i * RLOG__SEAL_RUN_BYTES;
+		uint64_t at = rlog__get64(r), term = rlog__get64(r + 8);
+		if (o->json) {
+			printf("{\"file\":\"%s\",\"offset\":%" PRIu64
+			       ",\"type\":\"seal_run\",\"index\":%" PRIu64
+			       ",\"term\":%" PRIu64 "}\n",
+			       sl->name, off, at, term);
+		} else {
+			printf("%s@%" PRIu64 " run index=%" PRIu64
+			       " term=%" PRIu64 "\n",
+			       sl->name, off, at, term);
+		}
+	}
+	const uint8_t *ents = body + (size_t)h->runs * RLOG__SEAL_RUN_BYTES;
+	uint32_t run = 0;
+	uint64_t term = 0;
+	for (uint32_t i = 0; i < h->count; i++, off += RLOG__SEAL_ENT_BYTES) {
+		uint64_t index = h->first + i;
+		if (run < h->runs &&
+		    rlog__get64(body + (size_t)run * RLOG__SEAL_RUN_BYTES) ==
+			index) {
+			term = rlog__get64(
+			    body + (size_t)run * RLOG__SEAL_RUN_BYTES + 8);
+			run++;
+		}
+		if (index < o->from || index > o->to) {
+			continue;
+		}
+		uint32_t roff = rlog__get32(ents + (size_t)i * 8);
+		uint32_t rsize = rlog__get32(ents + (size_t)i * 8 + 4);
+		if (o->json) {
+			printf("{\"file\":\"%s\",\"offset\":%" PRIu64
+			       ",\"type\":\"seal_entry\",\"index\":%" PRIu64
+			       ",\"term\":%" PRIu64
+			       ",\"record_offset\":%" PRIu32
+			       ",\"record_bytes\":%" PRIu32 "}\n",
+			       sl->name, off, index, term, roff, rsize);
+		} else {
+			printf("%s@%" PRIu64 " listed index=%" PRIu64
+			       " term=%" PRIu64 " record_offset=%" PRIu32
+			       " record_bytes=%" PRIu32 "\n",
+			       sl->name, off, index, term, roff, rsize);
+		}
+	}
+	free(body);
+	return 0;
+}
+
 static int dump_raw(const struct dump_opts *o, struct rlog_tool_walk *w)
 {
 	struct raw_ctx c = {.o = o, .w = w};
@@ -310,14 +410,27 @@ static int dump_raw(const struct dump_opts *o, struct rlog_tool_walk *w)
 				       s->hdr_rc == 1 ? "not read" : "invalid");
 			}
 		}
-		if (s->size_bytes <= RLOG__SEG_HEADER_BYTES) {
-			continue;
+		int rv = 0;
+		if (s->size_bytes > RLOG__SEG_HEADER_BYTES) {
+			rv = rlog_tool_walk_records(w, i, raw_cb, &c);
 		}
-		int rv = rlog_tool_walk_records(w, i, raw_cb, &c);
+		if (rv == 0 && s->has_seal) {
+			rv = raw_seal(o, w, s->seal);
+		}
 		if (rv != 0) {
 			rlog_tool_err("dump", o->dir, "%s", w->err);
 			rc = RLOG_TOOL_EXIT_IO;
 			break;
+		}
+	}
+	for (size_t k = 0; k < w->seals_len && rc == RLOG_TOOL_EXIT_OK; k++) {
+		if (w->seals[k].has_seg) {
+			continue;
+		}
+		int rv = raw_seal(o, w, k);
+		if (rv != 0) {
+			rlog_tool_err("dump", o->dir, "%s", w->err);
+			rc = RLOG_TOOL_EXIT_IO;
 		}
 	}
 	free(c.buf);

@@ -13,6 +13,14 @@
  * fsynced). A crash in between leaves a directory that a second repair
  * handles. The log's LOCK is held throughout, so a running node cannot
  * have the log open meanwhile.
+ *
+ * Seals: rlog_open takes a segment from its seal without reading it, so
+ * the plan is made from a walk that also replays those segments in full
+ * (RLOG_TOOL_WALK_CHECK_SEALS): damage in them is handled like damage
+ * rlog_open reports. A segment's seal is removed (and the directory
+ * fsynced) before the segment is cut or removed, so no seal outlives the
+ * bytes it describes; orphan seals and seals that disagree with their
+ * segment are removed too. A seal is derived data: it is not backed up.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -35,11 +43,14 @@ static const char repair_usage[] =
     "point of the last segment, and segment files whose header was torn\n"
     "while they were created. Every removed byte is first copied to\n"
     "DIR/repair-backup-<seq>-<offset>.bin (fsynced); then the segment is\n"
-    "truncated or removed, durably. Takes the log's LOCK: refuses while\n"
-    "the log is open elsewhere.\n"
+    "truncated or removed, durably, its seal removed first. Orphan seals\n"
+    "and seals that disagree with their segment are removed too (a seal\n"
+    "is a summary of its segment: not backed up). Takes the log's LOCK:\n"
+    "refuses while the log is open elsewhere.\n"
     "\n"
-    "Damage to acknowledged data (what rlog_open reports as RLOG_ECORRUPT)\n"
-    "is refused, with the reason and what a forced repair would drop.\n"
+    "Damage to acknowledged data (what rlog_open reports as RLOG_ECORRUPT,\n"
+    "or rlog_get for a segment rlog_open takes from its seal) is refused,\n"
+    "with the reason and what a forced repair would drop.\n"
     "\n"
     "  --dry-run  print the plan, change nothing\n"
     "  --force    also cut at the damage: truncate the damaged segment\n"
@@ -54,13 +65,14 @@ static const char repair_usage[] =
     "that would run), 1 refused (acknowledged data without --force,\n"
     "unrepairable, log open elsewhere), 2 bad usage, 3 I/O error\n";
 
-enum step_kind { STEP_TRUNCATE = 1, STEP_REMOVE = 2 };
+enum step_kind { STEP_TRUNCATE = 1, STEP_REMOVE = 2, STEP_REMOVE_SEAL = 3 };
 
 struct step {
 	enum step_kind kind;
-	bool forced; /* drops acknowledged data */
+	bool forced; /* drops acknowledged data (or goes with a step that does)
+		      */
 	uint64_t seq;
-	char name[RLOG__SEG_NAME_LEN + 1];
+	char name[RLOG__SEAL_NAME_LEN + 1];
 	uint64_t offset; /* truncate here (remove: 0) */
 	uint64_t size_bytes;
 	uint64_t lost_count; /* intact entry records in the bytes removed */
@@ -79,21 +91,17 @@ struct plan {
 	uint64_t before_first, before_last; /* the first walk */
 	int before_verdict;
 	char before_msg[512];
+	int before_full; /* what a full read finds (verify_on_open) */
+	char before_full_msg[512];
+	bool cuts; /* a step cuts or removes a segment */
 	bool before_torn;
 	uint64_t after_first, after_last;
 	int after_verdict;
 };
 
-static int ov_set(struct rlog_tool_overlay *ov, uint64_t seq, bool removed,
-		  uint64_t size)
+static int ov_add(struct rlog_tool_overlay *ov, uint64_t seq, bool removed,
+		  uint64_t size, bool seal_removed)
 {
-	for (size_t i = 0; i < ov->len; i++) {
-		if (ov->items[i].seq == seq) {
-			ov->items[i].removed = removed;
-			ov->items[i].size_bytes = size;
-			return 0;
-		}
-	}
 	if (ov->len == ov->cap) {
 		size_t ncap = ov->cap ? ov->cap * 2 : 8;
 		void *n = realloc(ov->items, ncap * sizeof(*ov->items));
@@ -106,15 +114,90 @@ static int ov_set(struct rlog_tool_overlay *ov, uint64_t seq, bool removed,
 	ov->items[ov->len].seq = seq;
 	ov->items[ov->len].removed = removed;
 	ov->items[ov->len].size_bytes = size;
+	ov->items[ov->len].seal_removed = seal_removed;
 	ov->len++;
 	return 0;
 }
 
-/* Add a step for segs[i] and apply it to the overlay. */
+static int ov_set(struct rlog_tool_overlay *ov, uint64_t seq, bool removed,
+		  uint64_t size)
+{
+	for (size_t i = 0; i < ov->len; i++) {
+		if (ov->items[i].seq == seq) {
+			ov->items[i].removed = removed;
+			ov->items[i].size_bytes = size;
+			return 0;
+		}
+	}
+	return ov_add(ov, seq, removed, size, false);
+}
+
+/* Make the walk see the seal of seq as removed. */
+static int ov_set_seal(struct rlog_tool_overlay *ov, uint64_t seq)
+{
+	for (size_t i = 0; i < ov->len; i++) {
+		if (ov->items[i].seq == seq) {
+			ov->items[i].seal_removed = true;
+			return 0;
+		}
+	}
+	return ov_add(ov, seq, false, UINT64_MAX, true);
+}
+
+static struct step *new_step(struct plan *p)
+{
+	if (p->len >= STEPS_MAX) {
+		p->refused = true;
+		snprintf(p->refuse_why, sizeof(p->refuse_why),
+			 "more than %u repair steps needed", STEPS_MAX);
+		return NULL;
+	}
+	struct step *st = &p->steps[p->len];
+	memset(st, 0, sizeof(*st));
+	return st;
+}
+
+/* Add a step that removes seals[k] and apply it to the overlay. */
+static int add_seal_step(struct plan *p, struct rlog_tool_walk *w, size_t k,
+			 bool forced, const char *why)
+{
+	const struct rlog_tool_seal *sl = &w->seals[k];
+	struct step *st = new_step(p);
+	if (st == NULL) {
+		return 0;
+	}
+	st->kind = STEP_REMOVE_SEAL;
+	st->forced = forced;
+	st->seq = sl->seq;
+	memcpy(st->name, sl->name, sizeof(sl->name));
+	st->size_bytes = sl->size_bytes;
+	snprintf(st->why, sizeof(st->why), "%s", why);
+	p->len++;
+	int rv = ov_set_seal(&p->ov, sl->seq);
+	if (rv != 0) {
+		snprintf(w->err, sizeof(w->err), "out of memory");
+	}
+	return rv;
+}
+
+/* Add a step for segs[i] and apply it to the overlay; the removal of its
+ * seal, if it has one, goes first. */
 static int add_step(struct plan *p, struct rlog_tool_walk *w, size_t i,
 		    enum step_kind kind, uint64_t offset, bool forced,
 		    const char *why)
 {
+	if (w->segs[i].has_seal) {
+		char swhy[160];
+		snprintf(swhy, sizeof(swhy),
+			 "%s is %s (next step): its seal must not outlive the "
+			 "bytes it describes",
+			 w->segs[i].name,
+			 kind == STEP_REMOVE ? "removed" : "cut short");
+		int rv = add_seal_step(p, w, w->segs[i].seal, forced, swhy);
+		if (rv != 0) {
+			return rv;
+		}
+	}
 	if (p->len >= STEPS_MAX) {
 		p->refused = true;
 		snprintf(p->refuse_why, sizeof(p->refuse_why),
@@ -138,6 +221,7 @@ static int add_step(struct plan *p, struct rlog_tool_walk *w, size_t i,
 		return rv;
 	}
 	p->len++;
+	p->cuts = true;
 	if (forced) {
 		p->forced = true;
 	}
@@ -174,6 +258,30 @@ static int plan_clean(struct plan *p, struct rlog_tool_walk *w, bool *added)
 		}
 		*added = true;
 	}
+	for (size_t k = 0; k < w->seals_len; k++) {
+		const struct rlog_tool_seal *sl = &w->seals[k];
+		char why[300];
+		if (sl->state == RLOG_TOOL_SEAL_ORPHAN) {
+			snprintf(why, sizeof(why),
+				 "orphan: there is no %016" PRIx64 ".seg "
+				 "(the next purge or reset would remove it)",
+				 sl->seq);
+		} else if (sl->disagrees) {
+			snprintf(why, sizeof(why),
+				 "disagrees with %s, which rlog_open would "
+				 "not read but take from the seal; without it "
+				 "rlog_open reads the segment (and writes a "
+				 "correct seal)",
+				 w->segs[sl->seg].name);
+		} else {
+			continue;
+		}
+		int rv = add_seal_step(p, w, k, false, why);
+		if (rv != 0) {
+			return rv;
+		}
+		*added = true;
+	}
 	return 0;
 }
 
@@ -181,7 +289,7 @@ static int plan_clean(struct plan *p, struct rlog_tool_walk *w, bool *added)
 static int plan_forced(struct plan *p, struct rlog_tool_walk *w, bool *added)
 {
 	*added = false;
-	size_t d = w->damage_seg;
+	size_t d = w->full_damage_seg;
 	char why[600];
 	snprintf(why, sizeof(why), "newer than the damage at %s",
 		 w->segs[d].name);
@@ -192,16 +300,16 @@ static int plan_forced(struct plan *p, struct rlog_tool_walk *w, bool *added)
 		}
 		*added = true;
 	}
-	snprintf(why, sizeof(why), "%s", w->verdict_msg);
-	if (w->damage == RLOG_TOOL_DMG_FILE) {
+	snprintf(why, sizeof(why), "%s", w->full_verdict_msg);
+	if (w->full_damage == RLOG_TOOL_DMG_FILE) {
 		int rv = add_step(p, w, d, STEP_REMOVE, 0, true, why);
 		if (rv != 0) {
 			return rv;
 		}
 		*added = true;
-	} else if (w->damage_off < w->segs[d].size_bytes) {
-		int rv =
-		    add_step(p, w, d, STEP_TRUNCATE, w->damage_off, true, why);
+	} else if (w->full_damage_off < w->segs[d].size_bytes) {
+		int rv = add_step(p, w, d, STEP_TRUNCATE, w->full_damage_off,
+				  true, why);
 		if (rv != 0) {
 			return rv;
 		}
@@ -212,7 +320,7 @@ static int plan_forced(struct plan *p, struct rlog_tool_walk *w, bool *added)
 
 static const char *unrepairable_advice(const struct rlog_tool_walk *w)
 {
-	if (w->verdict == RLOG_EVERSION) {
+	if (w->full_verdict == RLOG_EVERSION) {
 		return "the files were written by another version of rlog: "
 		       "open them with that version";
 	}
@@ -228,35 +336,39 @@ static int make_plan(const char *dir, struct plan *p, char *err, size_t err_len)
 	size_t iters_max = 8;
 	for (size_t iter = 0; iter < iters_max; iter++) {
 		struct rlog_tool_walk w;
-		int rv = rlog_tool_walk(dir, &p->ov, &w);
+		int rv = rlog_tool_walk_ex(dir, &p->ov,
+					   RLOG_TOOL_WALK_CHECK_SEALS, &w);
 		if (rv != 0) {
 			snprintf(err, err_len, "%s", w.err);
 			rlog_tool_walk_free(&w);
 			return rv;
 		}
 		if (iter == 0) {
-			iters_max = w.segs_len + 8;
+			iters_max = w.segs_len + w.seals_len + 8;
 			p->before_first = w.first_index;
 			p->before_last = w.last_index;
 			p->before_verdict = w.verdict;
 			p->before_torn = w.torn;
 			snprintf(p->before_msg, sizeof(p->before_msg), "%s",
 				 w.verdict_msg);
+			p->before_full = w.full_verdict;
+			snprintf(p->before_full_msg, sizeof(p->before_full_msg),
+				 "%s", w.full_verdict_msg);
 		}
 		p->after_first = w.first_index;
 		p->after_last = w.last_index;
-		p->after_verdict = w.verdict;
+		p->after_verdict = w.full_verdict;
 		bool added = false;
-		if (w.verdict == 0) {
+		if (w.full_verdict == 0) {
 			rv = plan_clean(p, &w, &added);
-		} else if (w.verdict == RLOG_ECORRUPT &&
-			   (w.damage == RLOG_TOOL_DMG_RECORD ||
-			    w.damage == RLOG_TOOL_DMG_FILE)) {
+		} else if (w.full_verdict == RLOG_ECORRUPT &&
+			   (w.full_damage == RLOG_TOOL_DMG_RECORD ||
+			    w.full_damage == RLOG_TOOL_DMG_FILE)) {
 			rv = plan_forced(p, &w, &added);
 			if (rv == 0 && !added) {
 				p->refused = true;
 				snprintf(p->refuse_why, sizeof(p->refuse_why),
-					 "%s: %s", w.verdict_msg,
+					 "%s: %s", w.full_verdict_msg,
 					 unrepairable_advice(&w));
 			}
 		} else {
@@ -265,8 +377,8 @@ static int make_plan(const char *dir, struct plan *p, char *err, size_t err_len)
 				 "%s%s: %s: %s",
 				 p->len > 0 ? "even after the cuts above, "
 					    : "",
-				 rlog_tool_code_name(w.verdict), w.verdict_msg,
-				 unrepairable_advice(&w));
+				 rlog_tool_code_name(w.full_verdict),
+				 w.full_verdict_msg, unrepairable_advice(&w));
 		}
 		if (rv != 0) {
 			snprintf(err, err_len, "%s", w.err);
@@ -287,7 +399,11 @@ static int make_plan(const char *dir, struct plan *p, char *err, size_t err_len)
 
 static void print_step(size_t n, const struct step *s)
 {
-	if (s->kind == STEP_TRUNCATE) {
+	if (s->kind == STEP_REMOVE_SEAL) {
+		printf("  %zu. remove %s (%" PRIu64 " bytes, no backup: a "
+		       "seal only summarises its segment)%s\n",
+		       n, s->name, s->size_bytes, s->forced ? " [FORCED]" : "");
+	} else if (s->kind == STEP_TRUNCATE) {
 		printf("  %zu. truncate %s at %" PRIu64 " (drop %" PRIu64
 		       " bytes, backup repair-backup-%016" PRIx64 "-%" PRIu64
 		       ".bin)%s\n",
@@ -393,6 +509,17 @@ static int do_step(const char *dir, const struct step *s, char *bpath,
 	if (!rlog_tool_path(spath, sizeof(spath), dir, s->name)) {
 		*what = "path";
 		return -ENAMETOOLONG;
+	}
+	if (s->kind == STEP_REMOVE_SEAL) {
+		/* Durably gone before the segment it describes changes. */
+		snprintf(bpath, bpath_len, "%s", spath);
+		int rv = unlink(spath) == 0 || errno == ENOENT ? 0 : -errno;
+		*what = "remove seal";
+		if (rv == 0) {
+			rv = fsync_dir(dir);
+			*what = "fsync directory";
+		}
+		return rv;
 	}
 	int seg = open(spath, (s->kind == STEP_TRUNCATE ? O_RDWR : O_RDONLY) |
 				  O_CLOEXEC);
@@ -553,8 +680,17 @@ static void print_found(const struct plan *p)
 	if (p->before_verdict != 0) {
 		printf("found: rlog_open would fail with %s: %s\n",
 		       rlog_tool_code_name(p->before_verdict), p->before_msg);
-	} else if (p->len > 0) {
+	} else if (p->before_full != 0) {
+		printf("found: rlog_open would succeed, taking segments from "
+		       "their seals without reading them, but a full read "
+		       "(rlog_open with verify_on_open, rlog_get of the "
+		       "entries there) fails with %s: %s\n",
+		       rlog_tool_code_name(p->before_full), p->before_full_msg);
+	} else if (p->len > 0 && p->cuts) {
 		printf("found: the log opens (%s) with bytes recovery drops\n",
+		       range);
+	} else if (p->len > 0) {
+		printf("found: the log opens (%s) with seal files to remove\n",
 		       range);
 	} else {
 		printf("found: the log opens (%s) and holds nothing recovery "
@@ -581,26 +717,38 @@ static int run_plan(const struct repair_opts *o, const struct plan *p)
 				      p->steps[i].name, what, strerror(-rv));
 			return RLOG_TOOL_EXIT_IO;
 		}
-		printf("done %zu: backup %s\n", i + 1, bpath);
+		if (p->steps[i].kind == STEP_REMOVE_SEAL) {
+			printf("done %zu: removed %s\n", i + 1, bpath);
+		} else {
+			printf("done %zu: backup %s\n", i + 1, bpath);
+		}
 	}
 	struct rlog_tool_walk w;
-	int rv = rlog_tool_walk(o->dir, NULL, &w);
+	int rv =
+	    rlog_tool_walk_ex(o->dir, NULL, RLOG_TOOL_WALK_CHECK_SEALS, &w);
 	if (rv != 0) {
 		rlog_tool_err("repair", o->dir, "%s", w.err);
 		rlog_tool_walk_free(&w);
 		return RLOG_TOOL_EXIT_IO;
 	}
 	int rc = RLOG_TOOL_EXIT_OK;
-	if (w.verdict == 0 && !w.torn) {
+	if (w.verdict == 0 && w.full_verdict == 0 && !w.torn &&
+	    w.seals_disagree == 0) {
 		char range[96];
 		rlog_tool_range(range, sizeof(range), w.first_index,
 				w.last_index);
 		printf("repaired: %s; rlog_open would succeed\n", range);
 	} else {
-		printf("after repair: rlog_open would %s%s%s\n",
+		printf("after repair: rlog_open would %s%s%s%s%s\n",
 		       w.verdict ? "fail: " : "succeed",
 		       w.verdict ? w.verdict_msg : "",
-		       w.torn ? " (a torn tail is left)" : "");
+		       w.torn ? " (a torn tail is left)" : "",
+		       w.verdict == 0 && w.full_verdict != 0
+			   ? "; a full read fails: "
+			   : "",
+		       w.verdict == 0 && w.full_verdict != 0
+			   ? w.full_verdict_msg
+			   : "");
 		rc = RLOG_TOOL_EXIT_PROBLEM;
 	}
 	rlog_tool_walk_free(&w);

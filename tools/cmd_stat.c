@@ -14,9 +14,11 @@ static const char stat_usage[] =
     "\n"
     "Summarise the log in DIR without opening it: format version, lock,\n"
     "meta slots, hard state, purge boundary, first and last index, every\n"
-    "segment file with its live index range, size and role, whether the\n"
-    "tail is torn, and what rlog_open would say. Reads only; works on a\n"
-    "directory whose log does not open.\n"
+    "segment file with its live index range, size and role, and its seal\n"
+    "(valid and used by rlog_open, stale, damaged, or none), orphan\n"
+    "seals, whether the tail is torn, and what rlog_open would say. Reads\n"
+    "only; works on a directory whose log does not open. A segment taken\n"
+    "from its seal is not read: `rlog verify` reads and checks it.\n"
     "\n"
     "exit status: 0 the log opens, 1 rlog_open would fail (corrupt or\n"
     "unsupported version), 2 bad usage, 3 DIR unreadable\n";
@@ -99,6 +101,24 @@ static void print_meta(const struct rlog_tool_walk *w)
 	       m->purge_index, m->purge_term);
 }
 
+/* The seal line under a segment's line. */
+static void print_seal(const struct rlog_tool_walk *w,
+		       const struct rlog_tool_seg *s)
+{
+	if (!s->has_seal) {
+		printf("      no seal\n");
+		return;
+	}
+	const struct rlog_tool_seal *sl = &w->seals[s->seal];
+	char d[320];
+	rlog_tool_seal_describe(sl, d, sizeof(d));
+	printf("      seal: %s", d);
+	if (sl->state == RLOG_TOOL_SEAL_USED) {
+		printf(" (rlog_open reads the seal, not the records)");
+	}
+	printf("\n");
+}
+
 static void print_segments(const struct rlog_tool_walk *w)
 {
 	printf("min_seq: %" PRIu64 "\n", w->meta.min_seq);
@@ -128,6 +148,20 @@ static void print_segments(const struct rlog_tool_walk *w)
 			       s->hdr.prev_end_offset);
 		}
 		printf("\n");
+		print_seal(w, s);
+	}
+	if (w->seals_orphan == 0) {
+		return;
+	}
+	printf("orphan seals: %zu file(s) without a segment file (ignored; "
+	       "the next purge or reset removes them)\n",
+	       w->seals_orphan);
+	for (size_t i = 0; i < w->seals_len; i++) {
+		const struct rlog_tool_seal *sl = &w->seals[i];
+		if (!sl->has_seg) {
+			printf("  %s orphan %10" PRIu64 " bytes\n", sl->name,
+			       sl->size_bytes);
+		}
 	}
 }
 

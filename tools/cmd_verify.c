@@ -6,6 +6,13 @@
  * segment is legal and reported as a note; damage anywhere else is a
  * problem. The verdict agrees with rlog_open: when it would fail, verify
  * exits 1.
+ *
+ * rlog_open takes a segment from its seal when the seal holds, without
+ * reading its records. verify reads them anyway and checks each such seal
+ * against the replay of its segment: damage there (which rlog_get reports
+ * when the entry is read) and a seal that disagrees with its segment are
+ * problems too, and it says what a full read (rlog_open with
+ * verify_on_open) would return.
  */
 #define _GNU_SOURCE
 #include <inttypes.h>
@@ -19,11 +26,16 @@ static const char verify_usage[] =
     "Check everything in the log directory DIR without changing it: both\n"
     "meta slots, every segment header and chain link, every record's\n"
     "checksum and identity (body decoded and matched with its header),\n"
-    "the purge boundary. Every finding is printed as\n"
+    "the purge boundary, and every seal rlog_open would use against a\n"
+    "full read of its segment (rlog_open does not read a segment it takes\n"
+    "from its seal: damage there shows when the entry is read, and a\n"
+    "seal that disagrees with its segment would be trusted). Every\n"
+    "finding is printed as\n"
     "  problem FILE@OFFSET: what     (damage, or a state no crash explains)\n"
     "  note FILE@OFFSET: what        (legal: e.g. a torn tail that was\n"
     "                                 never acknowledged)\n"
-    "then a summary and what rlog_open would say. --quiet prints the\n"
+    "then a summary and what rlog_open would say (and, when it would use\n"
+    "seals, what it would say with verify_on_open). --quiet prints the\n"
     "problems and the summary only.\n"
     "\n"
     "exit status: 0 clean (notes only), 1 problems found (always when\n"
@@ -59,7 +71,7 @@ int rlog_tool_cmd_verify(int argc, char **argv)
 		return rc;
 	}
 	struct rlog_tool_walk w;
-	int rv = rlog_tool_walk(dir, NULL, &w);
+	int rv = rlog_tool_walk_ex(dir, NULL, RLOG_TOOL_WALK_CHECK_SEALS, &w);
 	if (rv == 0) {
 		rv = rlog_tool_walk_deep(&w);
 	}
@@ -82,16 +94,38 @@ int rlog_tool_cmd_verify(int argc, char **argv)
 		const struct rlog_tool_seg *s = &w.segs[w.chain[i]];
 		records += s->entry_recs + s->trunc_recs;
 	}
+	if (w.seals_used > 0) {
+		size_t damaged = 0;
+		for (size_t i = 0; i < w.seals_len; i++) {
+			damaged += w.seals[i].seg_damage ? 1 : 0;
+		}
+		printf("seals: %zu used by rlog_open, checked against a full "
+		       "read of their segments: %zu agree, %zu disagree, "
+		       "%zu with damaged records\n",
+		       w.seals_used, w.seals_used - w.seals_disagree - damaged,
+		       w.seals_disagree, damaged);
+	}
 	char range[96];
 	rlog_tool_range(range, sizeof(range), w.first_index, w.last_index);
 	printf("verified %s: %zu segment file(s), %" PRIu64
 	       " records replayed, %s: %zu problem(s), %zu note(s)\n",
 	       dir, w.segs_len, records, range, w.problems, w.notes);
-	if (w.verdict == 0) {
+	if (w.verdict == 0 && w.sealed_damage > 0) {
+		printf("rlog_open: would succeed (it takes the damaged "
+		       "segments from their seals and does not read them; "
+		       "rlog_get fails for the entries named above)\n");
+	} else if (w.verdict == 0) {
 		printf("rlog_open: would succeed\n");
 	} else {
 		printf("rlog_open: would fail with %s: %s\n",
 		       rlog_tool_code_name(w.verdict), w.verdict_msg);
+	}
+	if (w.seals_used > 0 && w.full_verdict == 0) {
+		printf("rlog_open with verify_on_open: would succeed\n");
+	} else if (w.seals_used > 0) {
+		printf("rlog_open with verify_on_open: would fail with %s: "
+		       "%s\n",
+		       rlog_tool_code_name(w.full_verdict), w.full_verdict_msg);
 	}
 	rc = w.problems > 0 || w.verdict != 0 ? RLOG_TOOL_EXIT_PROBLEM
 					      : RLOG_TOOL_EXIT_OK;

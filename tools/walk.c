@@ -10,6 +10,13 @@
  * returns; the walk then goes on where it can, so that an operator sees
  * every problem. Files are opened read-only; nothing is locked, written,
  * synced, created or removed.
+ *
+ * Seals (engine/src/seal.c, docs/FORMAT.md, Seal file) are read here with
+ * the engine's header check and CRC, and judged the way rlog__seal_load
+ * judges them: a segment but the last whose seal holds is taken from the
+ * seal, as recovery does, so that the verdict stays rlog_open's. To check
+ * a seal, its segment is replayed in full into a scratch index beside the
+ * walk's (struct lix) and the two compared.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -101,6 +108,24 @@ static void verdict(struct rlog_tool_walk *w, int code,
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
 	problem(w, file, has_off, off, "%s", what);
+	if (w->full_verdict == 0) {
+		w->full_verdict = code;
+		w->full_damage = dmg;
+		w->full_damage_seg = seg;
+		w->full_damage_off = off;
+		if (file != NULL && has_off) {
+			snprintf(w->full_verdict_msg,
+				 sizeof(w->full_verdict_msg),
+				 "%s@%" PRIu64 ": %s", file, off, what);
+		} else if (file != NULL) {
+			snprintf(w->full_verdict_msg,
+				 sizeof(w->full_verdict_msg), "%s: %s", file,
+				 what);
+		} else {
+			snprintf(w->full_verdict_msg,
+				 sizeof(w->full_verdict_msg), "%s", what);
+		}
+	}
 	if (w->verdict != 0) {
 		return;
 	}
@@ -119,17 +144,36 @@ static void verdict(struct rlog_tool_walk *w, int code,
 	}
 }
 
-static bool have_problem_at(const struct rlog_tool_walk *w, const char *file,
-			    uint64_t off)
+static struct rlog_tool_msg *problem_at(struct rlog_tool_walk *w,
+					const char *file, uint64_t off)
 {
 	for (size_t i = 0; i < w->msgs_len; i++) {
-		const struct rlog_tool_msg *m = &w->msgs[i];
+		struct rlog_tool_msg *m = &w->msgs[i];
 		if (m->sev == RLOG_TOOL_PROBLEM && m->has_offset &&
 		    m->offset == off && strcmp(m->file, file) == 0) {
-			return true;
+			return m;
 		}
 	}
-	return false;
+	return NULL;
+}
+
+/* Damage in a segment rlog_open takes from its seal: a problem (what, then
+ * why rlog_open does not see it), and what a full read would stop at if it
+ * is the first. */
+static void sealed_damage(struct rlog_tool_walk *w, size_t seg, uint64_t off,
+			  const char *what, const char *why)
+{
+	const char *file = w->segs[seg].name;
+	problem(w, file, true, off, "%s%s", what, why);
+	w->sealed_damage++;
+	if (w->full_verdict == 0) {
+		w->full_verdict = RLOG_ECORRUPT;
+		w->full_damage = RLOG_TOOL_DMG_RECORD;
+		w->full_damage_seg = seg;
+		w->full_damage_off = off;
+		snprintf(w->full_verdict_msg, sizeof(w->full_verdict_msg),
+			 "%s@%" PRIu64 ": %s", file, off, what);
+	}
 }
 
 void rlog_tool_walk_print_msgs(const struct rlog_tool_walk *w, FILE *f)
@@ -478,6 +522,71 @@ static void ents_purge(struct rlog_tool_walk *w, uint64_t through_index)
 	w->ents_first += drop;
 }
 
+/*
+ * A scratch index: what a full replay of one segment makes of the log,
+ * kept beside the walk's index, which stays as it was before the segment
+ * (recovery builds it from the seal instead). Entries [base, base + len)
+ * come from the segment; below base the walk's index holds, so base ends
+ * as the lowest index the segment's records touch (or the log's next
+ * index before it, when they touch none lower). Replay functions take a
+ * NULL lix to work on the walk's index itself.
+ */
+struct lix {
+	uint64_t base;
+	struct rlog_tool_ent *e;
+	size_t len;
+	size_t cap;
+};
+
+static uint64_t ix_term(const struct rlog_tool_walk *w, const struct lix *lx,
+			uint64_t index)
+{
+	if (lx == NULL || index < lx->base) {
+		return prev_term(w, index);
+	}
+	return index - lx->base < lx->len ? lx->e[index - lx->base].term : 0;
+}
+
+static int ix_push(struct rlog_tool_walk *w, struct lix *lx, uint64_t index,
+		   uint64_t term, size_t seg, uint64_t offset, uint64_t size)
+{
+	if (lx == NULL) {
+		return ents_push(w, term, seg, offset, size);
+	}
+	(void)index; /* always base + len */
+	if (lx->len == lx->cap) {
+		size_t ncap = lx->cap ? lx->cap * 2 : 256;
+		void *n = realloc(lx->e, ncap * sizeof(*lx->e));
+		if (n == NULL) {
+			snprintf(w->err, sizeof(w->err), "out of memory");
+			return -ENOMEM;
+		}
+		lx->e = n;
+		lx->cap = ncap;
+	}
+	struct rlog_tool_ent *e = &lx->e[lx->len++];
+	e->term = term;
+	e->offset = offset;
+	e->seg = (uint32_t)seg;
+	e->size_bytes = (uint32_t)size;
+	return 0;
+}
+
+static void ix_truncate(struct rlog_tool_walk *w, struct lix *lx,
+			uint64_t from_index)
+{
+	if (lx == NULL) {
+		ents_truncate(w, from_index);
+		return;
+	}
+	if (from_index < lx->base) {
+		lx->base = from_index;
+		lx->len = 0;
+	} else if (from_index - lx->base < lx->len) {
+		lx->len = (size_t)(from_index - lx->base);
+	}
+}
+
 /* ---- Meta. ---- */
 
 static int read_slot(struct rlog_tool_walk *w, int fd, uint64_t offset,
@@ -634,6 +743,36 @@ static int seg_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+static int seal_cmp(const void *a, const void *b)
+{
+	uint64_t x = ((const struct rlog_tool_seal *)a)->seq;
+	uint64_t y = ((const struct rlog_tool_seal *)b)->seq;
+	return (x > y) - (x < y);
+}
+
+static int list_seal(struct rlog_tool_walk *w, uint64_t seq)
+{
+	const struct rlog_tool_overlay_item *it = ov_find(w, seq);
+	if (it != NULL && it->seal_removed) {
+		return 0;
+	}
+	if (w->seals_len == w->seals_cap) {
+		size_t ncap = w->seals_cap ? w->seals_cap * 2 : 16;
+		void *n = realloc(w->seals, ncap * sizeof(*w->seals));
+		if (n == NULL) {
+			snprintf(w->err, sizeof(w->err), "out of memory");
+			return -ENOMEM;
+		}
+		w->seals = n;
+		w->seals_cap = ncap;
+	}
+	struct rlog_tool_seal *sl = &w->seals[w->seals_len++];
+	memset(sl, 0, sizeof(*sl));
+	sl->seq = seq;
+	rlog__seal_name(sl->name, seq);
+	return 0;
+}
+
 /* Returns 0, a negative errno, or 1 when the listing itself is the
  * verdict (too many segment files). */
 static int list_dir(struct rlog_tool_walk *w)
@@ -665,6 +804,13 @@ static int list_dir(struct rlog_tool_walk *w)
 			continue;
 		}
 		uint64_t seq;
+		if (rlog__seal_parse_name(name, &seq)) {
+			rv = list_seal(w, seq);
+			if (rv != 0) {
+				break;
+			}
+			continue;
+		}
 		if (!rlog__seg_parse_name(name, &seq)) {
 			if (strncmp(name, "repair-backup-", 14) == 0) {
 				w->backups++;
@@ -704,6 +850,9 @@ static int list_dir(struct rlog_tool_walk *w)
 	closedir(d);
 	if (rv == 0 && w->segs_len > 1) {
 		qsort(w->segs, w->segs_len, sizeof(*w->segs), seg_cmp);
+	}
+	if (rv == 0 && w->seals_len > 1) {
+		qsort(w->seals, w->seals_len, sizeof(*w->seals), seal_cmp);
 	}
 	return rv;
 }
@@ -745,6 +894,115 @@ static int read_header(struct rlog_tool_walk *w, struct rlog_tool_seg *s)
 	}
 	rd_close(&rd);
 	return rv;
+}
+
+/* ---- Seals: listing and headers. ---- */
+
+static int seal_open(const struct rlog_tool_walk *w,
+		     const struct rlog_tool_seal *sl, int *fd)
+{
+	char path[4096];
+	if (!rlog_tool_path(path, sizeof(path), w->dir, sl->name)) {
+		return -ENAMETOOLONG;
+	}
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	return *fd < 0 ? -errno : 0;
+}
+
+/* Read the n body bytes of seal sl into a new buffer *out. Returns 0 with
+ * *out set, 0 with *out NULL and *io the error (a negative errno, or 1 for
+ * a short read) when it cannot be read, or -ENOMEM. */
+static int seal_read_body(struct rlog_tool_walk *w,
+			  const struct rlog_tool_seal *sl, size_t n,
+			  uint8_t **out, int *io)
+{
+	*out = NULL;
+	*io = 0;
+	uint8_t *b = malloc(n > 0 ? n : 1);
+	if (b == NULL) {
+		snprintf(w->err, sizeof(w->err), "out of memory");
+		return -ENOMEM;
+	}
+	int fd;
+	size_t got = 0;
+	int rv = seal_open(w, sl, &fd);
+	if (rv == 0) {
+		rv = pread_full(fd, b, n, RLOG__SEAL_HEADER_BYTES, &got);
+		close(fd);
+	}
+	if (rv != 0 || got != n) {
+		*io = rv != 0 ? rv : 1;
+		free(b);
+		return 0;
+	}
+	*out = b;
+	return 0;
+}
+
+/* Read and check a seal's header, as rlog__seal_load starts. A seal that
+ * cannot be read is not an I/O error of the walk: recovery does not use
+ * it and reads the segment instead. */
+static void read_seal_header(struct rlog_tool_walk *w,
+			     struct rlog_tool_seal *sl)
+{
+	int fd;
+	int rv = seal_open(w, sl, &fd);
+	if (rv != 0) {
+		sl->hdr_rc = -1;
+		snprintf(sl->why, sizeof(sl->why), "unreadable: %s",
+			 strerror(-rv));
+		return;
+	}
+	struct stat st;
+	uint8_t buf[RLOG__SEAL_HEADER_BYTES];
+	size_t got = 0;
+	rv = fstat(fd, &st) == 0 ? 0 : -errno;
+	if (rv == 0) {
+		sl->size_bytes = (uint64_t)st.st_size;
+		rv = pread_full(fd, buf, sizeof(buf), 0, &got);
+	}
+	close(fd);
+	if (rv != 0) {
+		sl->hdr_rc = -1;
+		snprintf(sl->why, sizeof(sl->why), "unreadable: %s",
+			 strerror(-rv));
+		return;
+	}
+	if (got < sizeof(buf)) {
+		sl->hdr_rc = RLOG_ECORRUPT;
+		snprintf(sl->why, sizeof(sl->why),
+			 "%zu bytes, shorter than its header", got);
+		return;
+	}
+	sl->hdr_rc = rlog__seal_header_check(buf, got, &sl->hdr);
+	if (sl->hdr_rc == RLOG_EVERSION) {
+		snprintf(sl->why, sizeof(sl->why),
+			 "unsupported version %" PRIu32, rlog__get32(buf + 8));
+	} else if (sl->hdr_rc != 0) {
+		snprintf(sl->why, sizeof(sl->why),
+			 "header checksum, magic or fields");
+	}
+}
+
+/* Pair every seal with the segment file of its number; read headers. */
+static void link_seals(struct rlog_tool_walk *w)
+{
+	size_t j = 0;
+	for (size_t i = 0; i < w->seals_len; i++) {
+		struct rlog_tool_seal *sl = &w->seals[i];
+		while (j < w->segs_len && w->segs[j].seq < sl->seq) {
+			j++;
+		}
+		if (j < w->segs_len && w->segs[j].seq == sl->seq) {
+			sl->has_seg = true;
+			sl->seg = j;
+			w->segs[j].has_seal = true;
+			w->segs[j].seal = i;
+		} else {
+			w->seals_orphan++;
+		}
+		read_seal_header(w, sl);
+	}
 }
 
 static struct rlog_tool_seg *seg_find(struct rlog_tool_walk *w, uint64_t seq,
@@ -912,9 +1170,9 @@ static const char *status_why(enum rlog__rec_status st)
 				       : "checksum or field mismatch";
 }
 
-static int replay_group(struct rlog_tool_walk *w, size_t si, struct rd *rd,
-			uint32_t seed, uint64_t goff, uint32_t group,
-			uint64_t *expected)
+static int replay_group(struct rlog_tool_walk *w, struct lix *lx, size_t si,
+			struct rd *rd, uint32_t seed, uint64_t goff,
+			uint32_t group, uint64_t *expected)
 {
 	for (uint32_t i = 0; i < group; i++) {
 		struct rlog__rec g;
@@ -929,7 +1187,7 @@ static int replay_group(struct rlog_tool_walk *w, size_t si, struct rd *rd,
 				 rd->name, goff);
 			return -EAGAIN;
 		}
-		rv = ents_push(w, g.term, si, goff, g.size_bytes);
+		rv = ix_push(w, lx, *expected, g.term, si, goff, g.size_bytes);
 		if (rv != 0) {
 			return rv;
 		}
@@ -939,8 +1197,8 @@ static int replay_group(struct rlog_tool_walk *w, size_t si, struct rd *rd,
 	return 0;
 }
 
-static int replay(struct rlog_tool_walk *w, size_t si, struct rd *rd,
-		  uint64_t limit, uint64_t *expected)
+static int replay(struct rlog_tool_walk *w, struct lix *lx, size_t si,
+		  struct rd *rd, uint64_t limit, uint64_t *expected)
 {
 	struct rlog_tool_seg *s = &w->segs[si];
 	uint32_t seed = rlog__seg_seed(s->seq);
@@ -977,11 +1235,12 @@ static int replay(struct rlog_tool_walk *w, size_t si, struct rd *rd,
 				s->why = "entry index out of sequence";
 				break;
 			}
-			if (rec.term < prev_term(w, rec.index - 1)) {
+			if (rec.term < ix_term(w, lx, rec.index - 1)) {
 				s->why = "entry term decreases";
 				break;
 			}
-			rv = ents_push(w, rec.term, si, off, rec.size_bytes);
+			rv = ix_push(w, lx, rec.index, rec.term, si, off,
+				     rec.size_bytes);
 			if (rv != 0) {
 				return rv;
 			}
@@ -997,7 +1256,7 @@ static int replay(struct rlog_tool_walk *w, size_t si, struct rd *rd,
 		bool ok;
 		uint64_t end = 0;
 		uint64_t floor =
-		    rec.index > 1 ? prev_term(w, rec.index - 1) : 0;
+		    rec.index > 1 ? ix_term(w, lx, rec.index - 1) : 0;
 		rv = check_group(rd, seed, off + rec.size_bytes, limit,
 				 rec.index, rec.group, floor, &ok, &end);
 		if (rv != 0) {
@@ -1007,11 +1266,11 @@ static int replay(struct rlog_tool_walk *w, size_t si, struct rd *rd,
 			s->why = "replace group incomplete";
 			break;
 		}
-		ents_truncate(w, rec.index);
+		ix_truncate(w, lx, rec.index);
 		*expected = rec.index;
 		uint32_t group = rec.group;
-		rv = replay_group(w, si, rd, seed, off + rec.size_bytes, group,
-				  expected);
+		rv = replay_group(w, lx, si, rd, seed, off + rec.size_bytes,
+				  group, expected);
 		if (rv != 0) {
 			return rv;
 		}
@@ -1095,6 +1354,427 @@ static int judge_tail(struct rlog_tool_walk *w, size_t si, struct rd *rd)
 	return 0;
 }
 
+/* ---- Seals: recovery's use of them (rlog__seal_load). ---- */
+
+/* The term of each listed entry, run by run. */
+struct seal_terms {
+	const uint8_t *runs;
+	uint32_t nruns;
+	uint32_t run;
+	uint64_t term;
+};
+
+static uint64_t seal_term_next(struct seal_terms *t, uint64_t index)
+{
+	if (t->run < t->nruns &&
+	    rlog__get64(t->runs + (size_t)t->run * RLOG__SEAL_RUN_BYTES) ==
+		index) {
+		t->term = rlog__get64(
+		    t->runs + (size_t)t->run * RLOG__SEAL_RUN_BYTES + 8);
+		t->run++;
+	}
+	return t->term;
+}
+
+static void seal_why(struct rlog_tool_seal *sl, enum rlog_tool_seal_state st,
+		     const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void seal_why(struct rlog_tool_seal *sl, enum rlog_tool_seal_state st,
+		     const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(sl->why, sizeof(sl->why), fmt, ap);
+	va_end(ap);
+	sl->state = st;
+}
+
+/* Whether recovery takes segs[si], which ends at limit and after which
+ * the log goes on at next_index, from its seal when the log's next index
+ * is expected: every check of rlog__seal_load, in an order that names the
+ * likeliest cause. When it does, *body holds the seal's body (runs, then
+ * entries); the caller frees it. 0 or -ENOMEM. */
+static int seal_eval(struct rlog_tool_walk *w, size_t si, uint64_t limit,
+		     uint64_t next_index, uint64_t expected, uint8_t **body)
+{
+	*body = NULL;
+	const struct rlog_tool_seg *s = &w->segs[si];
+	struct rlog_tool_seal *sl = &w->seals[s->seal];
+	const struct rlog__seal_header *h = &sl->hdr;
+	if (sl->hdr_rc != 0) {
+		sl->state = RLOG_TOOL_SEAL_DAMAGED; /* why: read_seal_header */
+		return 0;
+	}
+	uint64_t want = rlog__seal_file_bytes(h);
+	if (h->seq != s->seq) {
+		seal_why(sl, RLOG_TOOL_SEAL_STALE,
+			 "it names segment %016" PRIx64, h->seq);
+		return 0;
+	}
+	if (h->end_offset != limit) {
+		seal_why(sl, RLOG_TOOL_SEAL_STALE,
+			 "ends at %" PRIu64 ", segment ends at %" PRIu64,
+			 h->end_offset, limit);
+		return 0;
+	}
+	if (sl->size_bytes != want) {
+		seal_why(sl, RLOG_TOOL_SEAL_DAMAGED,
+			 "%" PRIu64 " bytes, its header describes %" PRIu64,
+			 sl->size_bytes, want);
+		return 0;
+	}
+	if (h->start > expected) {
+		seal_why(sl, RLOG_TOOL_SEAL_STALE,
+			 "starts at index %" PRIu64
+			 ", past the log's next index %" PRIu64,
+			 h->start, expected);
+		return 0;
+	}
+	if (h->first + h->count != next_index) {
+		seal_why(sl, RLOG_TOOL_SEAL_STALE,
+			 "its entries end at index %" PRIu64
+			 ", but the log goes on at %" PRIu64 " after it",
+			 h->first + h->count - 1, next_index);
+		return 0;
+	}
+	if (h->first > h->start && h->first - 1 > w->meta.purge_index) {
+		seal_why(sl, RLOG_TOOL_SEAL_STALE,
+			 "leaves out entries %" PRIu64 "..%" PRIu64
+			 ", which are not purged (purge boundary %" PRIu64 ")",
+			 h->start, h->first - 1, w->meta.purge_index);
+		return 0;
+	}
+	size_t blen = (size_t)(want - RLOG__SEAL_HEADER_BYTES);
+	uint8_t *b = NULL;
+	int io = 0;
+	int rv = seal_read_body(w, sl, blen, &b, &io);
+	if (rv != 0) {
+		return rv;
+	}
+	if (b == NULL) {
+		seal_why(sl, RLOG_TOOL_SEAL_DAMAGED, "unreadable: %s",
+			 io < 0 ? strerror(-io) : "cut short");
+		return 0;
+	}
+	if (rlog__crc32c(rlog__seg_seed(s->seq), b, blen) != h->body_crc) {
+		seal_why(sl, RLOG_TOOL_SEAL_DAMAGED, "body checksum");
+		free(b);
+		return 0;
+	}
+	/* Runs: they start at the first entry and rise strictly in index and
+	 * term, the first no lower than the term of entry start - 1. */
+	uint64_t floor = 0;
+	if (h->first == h->start && h->start > 1) {
+		floor = prev_term(w, h->start - 1);
+	}
+	uint64_t prev_at = 0;
+	for (uint32_t i = 0; i < h->runs; i++) {
+		uint64_t at = rlog__get64(b + (size_t)i * RLOG__SEAL_RUN_BYTES);
+		uint64_t term =
+		    rlog__get64(b + (size_t)i * RLOG__SEAL_RUN_BYTES + 8);
+		if ((i == 0 && at != h->first) || (i > 0 && at <= prev_at) ||
+		    at >= h->first + h->count) {
+			seal_why(sl, RLOG_TOOL_SEAL_INVALID,
+				 "run %" PRIu32 " starts at index %" PRIu64
+				 ", outside its entries or out of order",
+				 i, at);
+			free(b);
+			return 0;
+		}
+		if (term < floor || (i > 0 && term == floor)) {
+			if (i == 0) {
+				seal_why(sl, RLOG_TOOL_SEAL_STALE,
+					 "its first term %" PRIu64
+					 " is below entry %" PRIu64
+					 "'s term %" PRIu64,
+					 term, h->start - 1, floor);
+			} else {
+				seal_why(sl, RLOG_TOOL_SEAL_INVALID,
+					 "run %" PRIu32 " (index %" PRIu64
+					 ") does not raise the term",
+					 i, at);
+			}
+			free(b);
+			return 0;
+		}
+		floor = term;
+		prev_at = at;
+	}
+	/* Entries: inside [64, end_offset), rising, whole aligned records. */
+	const uint8_t *ents = b + (size_t)h->runs * RLOG__SEAL_RUN_BYTES;
+	uint64_t next_off = RLOG__SEG_HEADER_BYTES;
+	for (uint32_t k = 0; k < h->count; k++) {
+		uint64_t off = rlog__get32(ents + (size_t)k * 8);
+		uint64_t size = rlog__get32(ents + (size_t)k * 8 + 4);
+		if (off < next_off || off % RLOG__REC_ALIGN != 0 ||
+		    size < RLOG__SEAL_RECORD_MIN_BYTES ||
+		    size % RLOG__REC_ALIGN != 0 || off > h->end_offset ||
+		    size > h->end_offset - off) {
+			seal_why(sl, RLOG_TOOL_SEAL_INVALID,
+				 "entry %" PRIu64 " at offset %" PRIu64
+				 " (%" PRIu64 " bytes) is not a record "
+				 "after the one before it inside the segment",
+				 h->first + k, off, size);
+			free(b);
+			return 0;
+		}
+		next_off = off + size;
+	}
+	sl->state = RLOG_TOOL_SEAL_USED;
+	*body = b;
+	return 0;
+}
+
+/* Build segs[si]'s part of the index from its seal, as recovery does. */
+static int seal_apply(struct rlog_tool_walk *w, size_t si, const uint8_t *body,
+		      uint64_t *expected)
+{
+	const struct rlog__seal_header *h = &w->seals[w->segs[si].seal].hdr;
+	ents_truncate(w, h->start);
+	if (h->first > h->start) {
+		ents_purge(w, h->first - 1);
+	}
+	struct seal_terms t = {.runs = body, .nruns = h->runs};
+	const uint8_t *ents = body + (size_t)h->runs * RLOG__SEAL_RUN_BYTES;
+	for (uint32_t k = 0; k < h->count; k++) {
+		uint64_t term = seal_term_next(&t, h->first + k);
+		int rv =
+		    ents_push(w, term, si, rlog__get32(ents + (size_t)k * 8),
+			      rlog__get32(ents + (size_t)k * 8 + 4));
+		if (rv != 0) {
+			return rv;
+		}
+	}
+	*expected = h->first + h->count;
+	return 0;
+}
+
+/* Compare a used seal with what the full replay of its segment made of the
+ * log (lx, and next: the log's next index after it), as far as the log
+ * differs beyond the purge boundary. */
+static void seal_compare(struct rlog_tool_walk *w, size_t si,
+			 const uint8_t *body, const struct lix *lx,
+			 uint64_t next)
+{
+	const struct rlog_tool_seg *s = &w->segs[si];
+	struct rlog_tool_seal *sl = &w->seals[s->seal];
+	const struct rlog__seal_header *h = &sl->hdr;
+	uint64_t purge = w->meta.purge_index;
+	char first[300] = "";
+	uint64_t bad = 0;
+	if (h->first + h->count != next) {
+		snprintf(first, sizeof(first),
+			 "it lists entries up to %" PRIu64
+			 ", the records leave the log ending at %" PRIu64,
+			 h->first + h->count - 1, next - 1);
+		bad++;
+	}
+	if (h->first == h->start && h->start > lx->base && next > lx->base &&
+	    h->start - 1 > purge) {
+		if (bad == 0) {
+			snprintf(first, sizeof(first),
+				 "it keeps the log up to index %" PRIu64
+				 ", the records replace it from index %" PRIu64,
+				 h->start - 1, lx->base);
+		}
+		bad++;
+	}
+	struct seal_terms t = {.runs = body, .nruns = h->runs};
+	const uint8_t *ents = body + (size_t)h->runs * RLOG__SEAL_RUN_BYTES;
+	for (uint32_t k = 0; k < h->count; k++) {
+		uint64_t index = h->first + k;
+		uint64_t term = seal_term_next(&t, index);
+		uint64_t off = rlog__get32(ents + (size_t)k * 8);
+		uint64_t size = rlog__get32(ents + (size_t)k * 8 + 4);
+		if (index >= next) {
+			break;
+		}
+		if (index < lx->base) {
+			if (bad == 0) {
+				snprintf(first, sizeof(first),
+					 "entry %" PRIu64 ": it lists a record "
+					 "at offset %" PRIu64 ", but the "
+					 "records leave that entry in an "
+					 "earlier segment",
+					 index, off);
+			}
+			bad++;
+			continue;
+		}
+		const struct rlog_tool_ent *e = &lx->e[index - lx->base];
+		if (e->term != term || e->offset != off ||
+		    e->size_bytes != size) {
+			if (bad == 0) {
+				snprintf(first, sizeof(first),
+					 "entry %" PRIu64 ": it says term "
+					 "%" PRIu64 ", record at offset "
+					 "%" PRIu64 " (%" PRIu64 " bytes); the "
+					 "records say term %" PRIu64
+					 " at offset %" PRIu64 " (%" PRIu32
+					 " bytes)",
+					 index, term, off, size, e->term,
+					 e->offset, e->size_bytes);
+			}
+			bad++;
+		}
+	}
+	if (bad == 0) {
+		return;
+	}
+	sl->disagrees = true;
+	w->seals_disagree++;
+	problem(w, sl->name, false, 0,
+		"disagrees with %s, whose records rlog_open does not read: "
+		"%s%s; rlog_open trusts the seal (`rlog repair` removes it)",
+		s->name, first, bad > 1 ? " (and more)" : "");
+}
+
+/* RLOG_TOOL_WALK_CHECK_SEALS: replay chain[ci], which recovery takes from
+ * its seal up to limit, in full beside the index (expected: the log's next
+ * index before it), and compare. */
+static int seal_check(struct rlog_tool_walk *w, size_t ci, struct rd *rd,
+		      const uint8_t *body, uint64_t expected, uint64_t limit)
+{
+	size_t si = w->chain[ci];
+	bool is_last = ci + 1 == w->chain_len;
+	struct rlog_tool_seg *s = &w->segs[si];
+	struct rlog_tool_seal *sl = &w->seals[s->seal];
+	struct lix lx = {.base = expected};
+	uint64_t next = expected;
+	int rv = replay(w, &lx, si, rd, limit, &next);
+	if (rv != 0 || (s->why == NULL && s->stop == limit)) {
+		if (rv == 0) {
+			sl->checked = true;
+			seal_compare(w, si, body, &lx, next);
+		}
+		free(lx.e);
+		return rv;
+	}
+	free(lx.e);
+	/* The message a full read gives (rlog_open with verify_on_open). */
+	const char *why = s->why ? s->why : "bad record";
+	char what[300];
+	if (!is_last) {
+		snprintf(what, sizeof(what),
+			 "%s, inside data synced before %s was started", why,
+			 w->segs[w->chain[ci + 1]].name);
+	} else {
+		bool found = false, zero;
+		uint64_t at = 0;
+		rv = find_evidence(rd, rlog__seg_seed(s->seq),
+				   s->stop + RLOG__REC_ALIGN, s->stop, &found,
+				   &at, &zero);
+		if (rv != 0) {
+			return rv;
+		}
+		snprintf(what, sizeof(what),
+			 "%s in acknowledged data (the record at offset "
+			 "%" PRIu64 " was written after it was synced)",
+			 why, found ? at : limit);
+	}
+	char how[200];
+	snprintf(how, sizeof(how),
+		 " (rlog_open takes this segment from %s and does not read "
+		 "these records)",
+		 sl->name);
+	sl->seg_damage = true;
+	sealed_damage(w, si, s->stop, what, how);
+	return 0;
+}
+
+/* The last segment's seal is used only after a clean close: the seal ends
+ * where rlog_close wrote its mark, and the mark is still there
+ * (engine/src/segment.c, tail_seal). *limit: the seal's end, or NO_LIMIT
+ * when it does not hold. */
+static int tail_mark(struct rlog_tool_walk *w, size_t si, struct rd *rd,
+		     uint64_t *limit)
+{
+	const struct rlog_tool_seg *s = &w->segs[si];
+	struct rlog_tool_seal *sl = &w->seals[s->seal];
+	const struct rlog__seal_header *h = &sl->hdr;
+	*limit = NO_LIMIT;
+	if (sl->hdr_rc != 0) {
+		sl->state = RLOG_TOOL_SEAL_DAMAGED; /* why: read_seal_header */
+		return 0;
+	}
+	if (h->seq != s->seq) {
+		seal_why(sl, RLOG_TOOL_SEAL_STALE,
+			 "it names segment %016" PRIx64, h->seq);
+		return 0;
+	}
+	uint64_t end = h->end_offset;
+	if (end > rd->size || rd->size - end < RLOG__REC_HEADER_BYTES) {
+		seal_why(sl, RLOG_TOOL_SEAL_STALE,
+			 "ends at %" PRIu64 ", with no room for a clean-close "
+			 "mark after it in the segment's %" PRIu64 " bytes",
+			 end, rd->size);
+		return 0;
+	}
+	struct rlog__rec rec;
+	enum rlog__rec_status st;
+	int rv = rd_record(rd, end, rlog__seg_seed(s->seq), &rec, &st);
+	if (rv != 0) {
+		return rv;
+	}
+	if (st != RLOG__REC_OK || rec.type != RLOG__REC_TRUNCATE ||
+	    rec.group != 0 || rec.durable_offset != end ||
+	    rec.index != h->first + h->count) {
+		seal_why(sl, RLOG_TOOL_SEAL_STALE,
+			 "ends at %" PRIu64 ", where the segment holds no "
+			 "clean-close mark: it was written after the seal",
+			 end);
+		return 0;
+	}
+	*limit = end;
+	return 0;
+}
+
+/* Try chain[ci]'s seal as recovery does; *taken when it was used. */
+static int seal_try(struct rlog_tool_walk *w, size_t ci, struct rd *rd,
+		    uint64_t *expected, bool *taken)
+{
+	size_t si = w->chain[ci];
+	bool is_last = ci + 1 == w->chain_len;
+	struct rlog_tool_seg *s = &w->segs[si];
+	*taken = false;
+	uint64_t limit = s->limit;
+	uint64_t next_index = 0;
+	if (is_last) {
+		int rv = tail_mark(w, si, rd, &limit);
+		if (rv != 0 || limit == NO_LIMIT) {
+			return rv;
+		}
+		/* The mark's index, which tail_mark found equal. */
+		const struct rlog__seal_header *h = &w->seals[s->seal].hdr;
+		next_index = h->first + h->count;
+	} else if (s->limit > rd->size) {
+		seal_why(&w->seals[s->seal], RLOG_TOOL_SEAL_UNCHECKED,
+			 "the segment file ends before the end the next "
+			 "header records");
+		return 0;
+	} else {
+		next_index = w->segs[w->chain[ci + 1]].hdr.first_index;
+	}
+	uint8_t *body = NULL;
+	int rv = seal_eval(w, si, limit, next_index, *expected, &body);
+	if (rv == 0 && body != NULL && w->check_seals) {
+		rv = seal_check(w, ci, rd, body, *expected, limit);
+	}
+	if (rv == 0 && body != NULL) {
+		rv = seal_apply(w, si, body, expected);
+		/* As a replay would end: at the recorded end, or after the
+		 * clean-close mark, which vouches for all before it. */
+		s->why = NULL;
+		s->stop = is_last ? limit + RLOG__REC_HEADER_BYTES : limit;
+		s->evidence = s->stop;
+		s->replayed = true;
+		s->from_seal = true;
+		*taken = rv == 0;
+	}
+	free(body);
+	return rv;
+}
+
 static int replay_chain(struct rlog_tool_walk *w)
 {
 	uint64_t expected = w->segs[w->chain[0]].hdr.first_index;
@@ -1122,7 +1802,20 @@ static int replay_chain(struct rlog_tool_walk *w)
 		if (rv != 0) {
 			return rv;
 		}
-		rv = replay(w, si, &rd, s->limit, &expected);
+		bool taken = false;
+		if (s->has_seal) {
+			rv = seal_try(w, i, &rd, &expected, &taken);
+			if (rv != 0 || (taken && !is_last)) {
+				rd_close(&rd);
+				if (rv != 0) {
+					return rv;
+				}
+				continue;
+			}
+		}
+		if (!taken) {
+			rv = replay(w, NULL, si, &rd, s->limit, &expected);
+		}
 		if (rv == 0 && !is_last &&
 		    (s->why != NULL || s->stop != s->limit)) {
 			verdict(w, RLOG_ECORRUPT, RLOG_TOOL_DMG_RECORD, si,
@@ -1303,6 +1996,118 @@ static void role_notes(struct rlog_tool_walk *w)
 	}
 }
 
+int rlog_tool_seal_body(struct rlog_tool_walk *w, size_t k, uint8_t **body,
+			size_t *len)
+{
+	const struct rlog_tool_seal *sl = &w->seals[k];
+	*body = NULL;
+	*len = 0;
+	if (sl->hdr_rc != 0 ||
+	    sl->size_bytes != rlog__seal_file_bytes(&sl->hdr)) {
+		return 0;
+	}
+	size_t n = (size_t)(sl->size_bytes - RLOG__SEAL_HEADER_BYTES);
+	uint8_t *b = NULL;
+	int io = 0;
+	int rv = seal_read_body(w, sl, n, &b, &io);
+	if (rv != 0) {
+		return rv;
+	}
+	if (b == NULL) {
+		snprintf(w->err, sizeof(w->err), "read %s: %s", sl->name,
+			 io < 0 ? strerror(-io) : "cut short");
+		return io < 0 ? io : -EIO;
+	}
+	*body = b;
+	*len = n;
+	return 0;
+}
+
+void rlog_tool_seal_describe(const struct rlog_tool_seal *sl, char *buf,
+			     size_t len)
+{
+	switch (sl->state) {
+	case RLOG_TOOL_SEAL_USED:
+		snprintf(buf, len, "valid, %" PRIu32 " entries%s",
+			 sl->hdr.count,
+			 sl->disagrees	  ? ", but they disagree with the "
+					    "segment's records"
+			 : sl->seg_damage ? "; the segment's records are "
+					    "damaged"
+					  : "");
+		return;
+	case RLOG_TOOL_SEAL_STALE:
+		snprintf(buf, len, "stale (%s), not used", sl->why);
+		return;
+	case RLOG_TOOL_SEAL_DAMAGED:
+		snprintf(buf, len, "damaged (%s), not used", sl->why);
+		return;
+	case RLOG_TOOL_SEAL_INVALID:
+		snprintf(buf, len, "invalid (%s), not used", sl->why);
+		return;
+	case RLOG_TOOL_SEAL_ORPHAN:
+		snprintf(buf, len, "orphan (no %016" PRIx64 ".seg), not used",
+			 sl->seq);
+		return;
+	case RLOG_TOOL_SEAL_UNCHECKED:
+		snprintf(buf, len, "not checked (%s)", sl->why);
+		return;
+	}
+	snprintf(buf, len, "?");
+}
+
+/* The state of every seal recovery did not judge, and the notes. */
+static void seal_notes(struct rlog_tool_walk *w)
+{
+	for (size_t i = 0; i < w->seals_len; i++) {
+		struct rlog_tool_seal *sl = &w->seals[i];
+		const struct rlog_tool_seg *s =
+		    sl->has_seg ? &w->segs[sl->seg] : NULL;
+		char d[320];
+		if (s == NULL) {
+			sl->state = RLOG_TOOL_SEAL_ORPHAN;
+			note(w, sl->name, false, 0,
+			     "orphan seal: there is no %016" PRIx64 ".seg; "
+			     "ignored, the next purge or reset removes it "
+			     "(`rlog repair` too)",
+			     sl->seq);
+			continue;
+		}
+		switch (sl->state) {
+		case RLOG_TOOL_SEAL_USED:
+			w->seals_used++;
+			continue;
+		case RLOG_TOOL_SEAL_STALE:
+		case RLOG_TOOL_SEAL_DAMAGED:
+		case RLOG_TOOL_SEAL_INVALID:
+			rlog_tool_seal_describe(sl, d, sizeof(d));
+			note(w, sl->name, false, 0,
+			     "%s: recovery reads %s in full instead", d,
+			     s->name);
+			continue;
+		case RLOG_TOOL_SEAL_UNCHECKED:
+			if (sl->why[0] != '\0' &&
+			    s->role == RLOG_TOOL_SEG_CHAIN && s->replayed) {
+				continue; /* judged by seal_try */
+			}
+			break;
+		case RLOG_TOOL_SEAL_ORPHAN:
+			break;
+		}
+		if (s->role == RLOG_TOOL_SEG_CHAIN) {
+			seal_why(sl, RLOG_TOOL_SEAL_UNCHECKED,
+				 "recovery stops before this segment");
+		} else if (s->role == RLOG_TOOL_SEG_DAMAGED) {
+			seal_why(sl, RLOG_TOOL_SEAL_UNCHECKED,
+				 "recovery stops at this segment's header");
+		} else {
+			seal_why(sl, RLOG_TOOL_SEAL_UNCHECKED,
+				 "the segment is not on the live chain; the "
+				 "next purge or reset removes both");
+		}
+	}
+}
+
 static void live_ranges(struct rlog_tool_walk *w)
 {
 	for (size_t k = 0; k < w->ents_len; k++) {
@@ -1320,9 +2125,16 @@ static void live_ranges(struct rlog_tool_walk *w)
 int rlog_tool_walk(const char *dir, const struct rlog_tool_overlay *ov,
 		   struct rlog_tool_walk *w)
 {
+	return rlog_tool_walk_ex(dir, ov, 0, w);
+}
+
+int rlog_tool_walk_ex(const char *dir, const struct rlog_tool_overlay *ov,
+		      unsigned flags, struct rlog_tool_walk *w)
+{
 	memset(w, 0, sizeof(*w));
 	w->dir = dir;
 	w->ov = ov;
+	w->check_seals = (flags & RLOG_TOOL_WALK_CHECK_SEALS) != 0;
 	w->rd_fd = -1;
 	w->meta_slot = -1;
 	w->ents_first = 1;
@@ -1335,6 +2147,7 @@ int rlog_tool_walk(const char *dir, const struct rlog_tool_overlay *ov,
 	if (rv < 0) {
 		return rv;
 	}
+	link_seals(w);
 	if (rv == 1) {
 		w->first_index = w->meta.purge_index + 1;
 		w->last_index = w->meta.purge_index;
@@ -1372,6 +2185,7 @@ int rlog_tool_walk(const char *dir, const struct rlog_tool_overlay *ov,
 		}
 	}
 	role_notes(w);
+	seal_notes(w);
 	live_ranges(w);
 	/* A log that opens starts after its purge boundary; of one that
 	 * does not, say what recovery could read. */
@@ -1393,6 +2207,54 @@ void rlog_tool_range(char *buf, size_t len, uint64_t first, uint64_t last)
 }
 
 /* ---- Deep checks (rlog verify). ---- */
+
+/* Which live entries have their record in [start, end) of segs[si], and so
+ * fail to read: "rlog_get fails with RLOG_ECORRUPT for entry N" (or
+ * "entries A..B"), or that none does. */
+static void live_reads(const struct rlog_tool_walk *w, size_t si,
+		       uint64_t start, uint64_t end, char *buf, size_t len)
+{
+	const struct rlog_tool_seg *s = &w->segs[si];
+	uint64_t lo = 0, hi = 0;
+	bool any = false;
+	if (s->live_count > 0) {
+		/* Offsets rise with the index inside a segment. */
+		uint64_t a = s->live_first, b = s->live_last + 1;
+		while (a < b) {
+			uint64_t mid = a + (b - a) / 2;
+			const struct rlog_tool_ent *e = ent_at(w, mid);
+			if (e->offset + e->size_bytes <= start) {
+				a = mid + 1;
+			} else {
+				b = mid;
+			}
+		}
+		for (uint64_t i = a; i <= s->live_last; i++) {
+			const struct rlog_tool_ent *e = ent_at(w, i);
+			if (e->seg != si || e->offset >= end) {
+				break;
+			}
+			if (!any) {
+				lo = i;
+			}
+			any = true;
+			hi = i;
+		}
+	}
+	if (!any) {
+		snprintf(buf, len,
+			 "no live entry is stored there, so no read sees it");
+	} else if (lo == hi) {
+		snprintf(buf, len,
+			 "rlog_get fails with RLOG_ECORRUPT for entry %" PRIu64,
+			 lo);
+	} else {
+		snprintf(buf, len,
+			 "rlog_get fails with RLOG_ECORRUPT for entries "
+			 "%" PRIu64 "..%" PRIu64,
+			 lo, hi);
+	}
+}
 
 struct region {
 	uint64_t start;
@@ -1448,9 +2310,41 @@ static void deep_record(struct deep *d, uint64_t off,
 	}
 }
 
-static void deep_region(struct deep *d, uint64_t start, uint64_t end, bool zero)
+/* A damaged region [start, end) of acknowledged data: a problem, unless
+ * one was reported at start already. In a segment rlog_open takes from its
+ * seal, say so and which reads fail. */
+static void sealed_region(struct deep *d, uint64_t start, uint64_t end,
+			  const char *what)
 {
 	const char *name = d->w->segs[d->si].name;
+	const struct rlog_tool_seg *s = &d->w->segs[d->si];
+	char reads[160] = "";
+	if (s->from_seal) {
+		live_reads(d->w, d->si, start, end, reads, sizeof(reads));
+	}
+	struct rlog_tool_msg *m = problem_at(d->w, name, start);
+	if (m != NULL) {
+		size_t n = strlen(m->what);
+		if (reads[0] != '\0' && n < sizeof(m->what)) {
+			snprintf(m->what + n, sizeof(m->what) - n, "; %s",
+				 reads);
+		}
+		return;
+	}
+	if (!s->from_seal) {
+		problem(d->w, name, true, start, "%s", what);
+		return;
+	}
+	char why[300];
+	snprintf(why, sizeof(why),
+		 " (rlog_open takes this segment from %s and does not read "
+		 "them); %s",
+		 d->w->seals[s->seal].name, reads);
+	sealed_damage(d->w, d->si, start, what, why);
+}
+
+static void deep_region(struct deep *d, uint64_t start, uint64_t end, bool zero)
+{
 	if (d->is_last) {
 		if (d->regions_len < REGIONS_MAX) {
 			struct region *r = &d->regions[d->regions_len++];
@@ -1461,13 +2355,12 @@ static void deep_region(struct deep *d, uint64_t start, uint64_t end, bool zero)
 		}
 		return;
 	}
-	if (have_problem_at(d->w, name, start)) {
-		return;
-	}
-	problem(d->w, name, true, start,
-		"%" PRIu64 " %s bytes inside data synced before the next "
-		"segment was started",
-		end - start, zero ? "zeroed" : "damaged");
+	char what[200];
+	snprintf(what, sizeof(what),
+		 "%" PRIu64 " %s bytes inside data synced before the next "
+		 "segment was started",
+		 end - start, zero ? "zeroed" : "damaged");
+	sealed_region(d, start, end, what);
 }
 
 /* Walk records from `from` to `to`, resynchronising after damage at the
@@ -1541,22 +2434,21 @@ static int deep_cb(void *ctx, const struct rlog_tool_rec_view *v)
  * record was written after they were synced. */
 static void deep_last_regions(struct deep *d)
 {
-	const char *name = d->w->segs[d->si].name;
 	uint64_t later = 0;
 	for (size_t k = d->regions_len; k > 0; k--) {
 		struct region *r = &d->regions[k - 1];
 		if (r->max_durable_after > later) {
 			later = r->max_durable_after;
 		}
-		if (later > r->start &&
-		    !have_problem_at(d->w, name, r->start)) {
-			problem(d->w, name, true, r->start,
-				"%" PRIu64 " %s bytes in acknowledged data (a "
-				"later record was written after they were "
-				"synced)",
-				r->end - r->start,
-				r->zero ? "zeroed" : "damaged");
+		if (later <= r->start) {
+			continue;
 		}
+		char what[200];
+		snprintf(what, sizeof(what),
+			 "%" PRIu64 " %s bytes in acknowledged data (a later "
+			 "record was written after they were synced)",
+			 r->end - r->start, r->zero ? "zeroed" : "damaged");
+		sealed_region(d, r->start, r->end, what);
 	}
 }
 
@@ -1711,7 +2603,8 @@ int rlog_tool_walk_entry(struct rlog_tool_walk *w, uint64_t index,
 	enum rlog__rec_status st =
 	    rlog__rec_check(w->rbuf, got, rlog__seg_seed(s->seq), &rec, &need);
 	if (st != RLOG__REC_OK || rec.type != RLOG__REC_ENTRY ||
-	    rec.index != index) {
+	    rec.index != index || rec.term != e->term ||
+	    rec.size_bytes != e->size_bytes) {
 		snprintf(why, why_len,
 			 "%s@%" PRIu64 ": the record of entry %" PRIu64
 			 " no longer checks out",
@@ -1740,6 +2633,7 @@ void rlog_tool_walk_free(struct rlog_tool_walk *w)
 	}
 	free(w->rbuf);
 	free(w->segs);
+	free(w->seals);
 	free(w->chain);
 	free(w->ents);
 	free(w->msgs);

@@ -8,8 +8,18 @@
  * what rlog_open would return for the same bytes; the first error it finds
  * is the one rlog_open reports.
  *
+ * Seals (docs/FORMAT.md, Seal file) are read the way recovery reads them:
+ * a segment whose seal holds is taken from the seal, not from its records,
+ * so the verdict stays rlog_open's. With RLOG_TOOL_WALK_CHECK_SEALS the
+ * walk also replays every such segment in full, beside the index, and
+ * compares: damage there (which rlog_open does not see, and rlog_get
+ * reports when the entry is read) and a seal that disagrees with its
+ * segment become problems, and the full_* fields say what a full read
+ * (rlog_open with verify_on_open) would return.
+ *
  * An overlay lets `rlog repair` plan: it makes the walk see some segment
- * files as removed or cut short without touching them.
+ * files as removed or cut short, and some seal files as removed, without
+ * touching them.
  */
 #ifndef RLOG_TOOL_WALK_H
 #define RLOG_TOOL_WALK_H
@@ -40,14 +50,45 @@ enum rlog_tool_role {
 	RLOG_TOOL_SEG_IGNORED = 5  /* header damaged, off the chain: ignored */
 };
 
+/* What recovery makes of a seal file. */
+enum rlog_tool_seal_state {
+	RLOG_TOOL_SEAL_UNCHECKED = 0, /* recovery never looks at it */
+	RLOG_TOOL_SEAL_USED = 1,      /* holds: recovery takes the segment
+					 from it */
+	RLOG_TOOL_SEAL_STALE = 2,     /* checksums hold, but it is of another
+					 state of the segment or the log */
+	RLOG_TOOL_SEAL_DAMAGED = 3,   /* checksum, size or version */
+	RLOG_TOOL_SEAL_INVALID = 4,   /* checksums hold, contents impossible */
+	RLOG_TOOL_SEAL_ORPHAN = 5     /* no segment file of its number */
+};
+
+struct rlog_tool_seal {
+	uint64_t seq;
+	char name[RLOG__SEAL_NAME_LEN + 1];
+	uint64_t size_bytes;
+	bool has_seg; /* a segment file of the same number is listed */
+	size_t seg;   /* its index into segs */
+	int hdr_rc;   /* rlog__seal_header_check's result; -1: unreadable */
+	struct rlog__seal_header hdr;
+	enum rlog_tool_seal_state state;
+	char why[200]; /* stale, damaged, invalid, unchecked: why */
+	/* RLOG_TOOL_WALK_CHECK_SEALS, for a used seal: */
+	bool checked;	 /* compared with a full replay of its segment */
+	bool disagrees;	 /* and the two differ */
+	bool seg_damage; /* the full replay met damage: not compared */
+};
+
 struct rlog_tool_seg {
 	uint64_t seq;
 	char name[RLOG__SEG_NAME_LEN + 1];
+	bool has_seal; /* seals[seal] is of this segment */
+	size_t seal;
 	uint64_t size_bytes; /* as the walk sees it (overlay applied) */
 	int hdr_rc;	     /* 0, RLOG_ECORRUPT, RLOG_EVERSION; dead: 1 */
 	struct rlog__seg_header hdr;
 	enum rlog_tool_role role;
-	bool replayed;	     /* recovery read its records */
+	bool replayed;	     /* recovery read its records (or its seal) */
+	bool from_seal;	     /* recovery took it from its seal */
 	uint64_t limit;	     /* chain: next one's prev_end_offset, or max */
 	uint64_t stop;	     /* where replay stopped */
 	uint64_t evidence;   /* bytes its records vouch for as synced */
@@ -79,6 +120,7 @@ struct rlog_tool_overlay_item {
 	uint64_t seq;
 	bool removed;
 	uint64_t size_bytes; /* when not removed: the file ends here */
+	bool seal_removed;   /* the seal file of seq is gone */
 };
 
 struct rlog_tool_overlay {
@@ -105,7 +147,13 @@ struct rlog_tool_walk {
 	struct rlog_tool_seg *segs;
 	size_t segs_len;
 	size_t segs_cap;
-	size_t *chain; /* indexes into segs, oldest first */
+	struct rlog_tool_seal *seals; /* seal files in sequence order */
+	size_t seals_len;
+	size_t seals_cap;
+	size_t seals_used;   /* recovery takes that many segments from seals */
+	size_t seals_orphan; /* seal files without a segment file */
+	bool check_seals;    /* RLOG_TOOL_WALK_CHECK_SEALS */
+	size_t *chain;	     /* indexes into segs, oldest first */
 	size_t chain_len;
 	size_t other_names; /* files that are not rlog's */
 	size_t backups;	    /* repair-backup-* files */
@@ -135,6 +183,17 @@ struct rlog_tool_walk {
 	size_t damage_seg;
 	uint64_t damage_off;
 
+	/* What a full read finds first (rlog_open with verify_on_open): the
+	 * verdict, or damage in a segment rlog_open takes from its seal.
+	 * Without RLOG_TOOL_WALK_CHECK_SEALS the same as the verdict. */
+	int full_verdict;
+	char full_verdict_msg[512];
+	enum rlog_tool_damage full_damage;
+	size_t full_damage_seg;
+	uint64_t full_damage_off;
+	size_t sealed_damage; /* problems in segments taken from seals */
+	size_t seals_disagree;
+
 	struct rlog_tool_msg *msgs;
 	size_t msgs_len;
 	size_t msgs_cap;
@@ -158,6 +217,12 @@ struct rlog_tool_walk {
  */
 int rlog_tool_walk(const char *dir, const struct rlog_tool_overlay *ov,
 		   struct rlog_tool_walk *w);
+
+/* Also replay every segment taken from its seal in full and compare. */
+#define RLOG_TOOL_WALK_CHECK_SEALS 1u
+/* rlog_tool_walk with flags (RLOG_TOOL_WALK_*). */
+int rlog_tool_walk_ex(const char *dir, const struct rlog_tool_overlay *ov,
+		      unsigned flags, struct rlog_tool_walk *w);
 
 /*
  * The checks recovery does not need but an operator does: every record of
@@ -204,6 +269,19 @@ int rlog_tool_walk_count(struct rlog_tool_walk *w, size_t seg, uint64_t from,
 int rlog_tool_walk_entry(struct rlog_tool_walk *w, uint64_t index,
 			 struct rlog_entry *out, uint8_t **buf, size_t *cap,
 			 char *why, size_t why_len);
+
+/*
+ * Read the body of seals[k] (runs, then entries) into *body (malloc; the
+ * caller frees it), when its header is valid and the file has the size it
+ * describes; else *body is NULL. 0 or a negative errno (w->err).
+ */
+int rlog_tool_seal_body(struct rlog_tool_walk *w, size_t k, uint8_t **body,
+			size_t *len);
+
+/* A seal's state in a few words: "valid, 12 entries", "stale (...), not
+ * used", ... */
+void rlog_tool_seal_describe(const struct rlog_tool_seal *sl, char *buf,
+			     size_t len);
 
 /* Print every message, one a line: "problem FILE@OFF: what". */
 void rlog_tool_walk_print_msgs(const struct rlog_tool_walk *w, FILE *f);
