@@ -771,7 +771,8 @@ static int ensure_tail(struct rlog *log, const char *op, uint64_t need,
 	}
 	if (s != NULL) {
 		/* s is final below its end now: summarise it for the next
-		 * open (best effort, no sync: a lost seal is only slower). */
+		 * recovery. Best effort and never synced: a lost seal only
+		 * makes that recovery read s in full. */
 		rlog__seal_write(log, s);
 	}
 	if (log->segs_len == log->segs_cap) {
@@ -943,7 +944,9 @@ static int write_batch(struct rlog *log, const char *op, bool truncate,
 	if (base + total > s->file_bytes) {
 		s->file_bytes = base + total;
 	}
-	rv = zero_ahead(log, op, s, f, base + total, total);
+	/* A batch of entries is followed by more; a lone truncate record
+	 * (a leader change, a reset of the tail) is not worth 1 MiB. */
+	rv = n > 0 ? zero_ahead(log, op, s, f, base + total, total) : 0;
 	if (rv != 0) {
 		return rv;
 	}
