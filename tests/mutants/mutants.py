@@ -16,11 +16,14 @@ MUTANTS = [
      """	if (!mark && h.count == UINT32_MAX) {
 		return 0;
 	}"""),
-    ("seal-end-unchecked",
-     "a segment's seal is used without checking it ends where the chain says",
+    ("seal-fit-unchecked",
+     "a segment's seal is used without checking that it ends where the "
+     "chain goes on (its byte offset and its next index)",
      "engine/src/seal.c",
-     """	    h.end_offset != end_offset || size != rlog__seal_file_bytes(&h) ||""",
-     """	    end_offset == 0 || size != rlog__seal_file_bytes(&h) ||"""),
+     """	    h.end_offset != end_offset || size != rlog__seal_file_bytes(&h) ||
+	    h.start > *expected || h.first + h.count != next_index ||""",
+     """	    end_offset == 0 || size != rlog__seal_file_bytes(&h) ||
+	    h.start > *expected || next_index == 0 ||"""),
     ("seal-size-unpadded",
      "a seal records each entry's size without its padding",
      "engine/src/seal.c",
