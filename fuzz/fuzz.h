@@ -15,10 +15,13 @@
 #define RLOG_FUZZ_FUZZ_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+#include "rlog/rlog.h"
 
 /* The libFuzzer entry point; returns 0. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -123,5 +126,91 @@ enum fuzz_cs_op {
 	FUZZ_CS_CHECK = 8,     /* no argument */
 	FUZZ_CS_OP_COUNT = 9
 };
+
+/* ---- fuzz_seal_load's base log, which make_corpus.c builds too. ---- */
+
+/* Append (or replace with) first..last of one term, payloads of size bytes
+ * that depend on index and term, then sync. 0 or the failing call's code;
+ * *what names the call. */
+static inline int fuzz_seal_base_put(struct rlog *log, bool replace,
+				     uint64_t first, uint64_t last,
+				     uint64_t term, size_t size,
+				     const char **what)
+{
+	struct rlog_entry es[32];
+	uint8_t buf[32][256];
+	size_t n = (size_t)(last - first + 1);
+	*what = "base log: batch too large";
+	if (n > 32 || size > sizeof(buf[0])) {
+		return RLOG_EINVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; k < size; k++) {
+			buf[i][k] =
+			    (uint8_t)((first + i) * 31u + k * 7u + term * 13u);
+		}
+		es[i] = (struct rlog_entry){.index = first + i,
+					    .term = term,
+					    .kind = i % 7 == 3
+							? RLOG_PAYLOAD_CONFIG
+							: RLOG_PAYLOAD_COMMAND,
+					    .payload = buf[i],
+					    .payload_len = size};
+	}
+	*what = replace ? "replace" : "append";
+	int rv = replace ? rlog_replace(log, es, n) : rlog_append(log, es, n);
+	if (rv == 0) {
+		*what = "sync";
+		rv = rlog_sync(log);
+	}
+	return rv;
+}
+
+/* The workload on a log opened with 4 KiB segments (docs at the top of
+ * fuzz_seal_load.c): three segments, a purge in the first while it is the
+ * last, truncates back across segment boundaries, a replace. 0 or the
+ * failing call's code, named in *what. */
+static inline int fuzz_seal_base_build(struct rlog *log, const char **what)
+{
+	static const struct {
+		uint8_t op; /* 0 append, 1 replace, 2 purge, 3 truncate */
+		uint8_t first, last, term;
+		uint16_t size;
+	} steps[] = {
+	    {0, 1, 6, 1, 90},
+	    {0, 7, 12, 2, 90},
+	    {2, 8, 0, 2, 0},
+	    {0, 13, 18, 3, 120},
+	    {0, 19, 24, 3, 120},
+	    /* Segment 2 starts here. */
+	    {0, 25, 30, 3, 200},
+	    {3, 23, 0, 0, 0},
+	    {0, 23, 28, 4, 150},
+	    {1, 26, 30, 5, 100},
+	    {0, 31, 36, 5, 180},
+	    /* Segment 3. */
+	    {0, 37, 44, 6, 160},
+	    {3, 30, 0, 0, 0},
+	    {0, 30, 32, 7, 60},
+	};
+	for (size_t k = 0; k < sizeof(steps) / sizeof(steps[0]); k++) {
+		int rv;
+		if (steps[k].op == 2) {
+			*what = "purge";
+			rv = rlog_purge(log, steps[k].first, steps[k].term);
+		} else if (steps[k].op == 3) {
+			*what = "truncate";
+			rv = rlog_truncate(log, steps[k].first);
+		} else {
+			rv = fuzz_seal_base_put(
+			    log, steps[k].op == 1, steps[k].first,
+			    steps[k].last, steps[k].term, steps[k].size, what);
+		}
+		if (rv != 0) {
+			return rv;
+		}
+	}
+	return 0;
+}
 
 #endif /* RLOG_FUZZ_FUZZ_H */

@@ -283,35 +283,6 @@ static const struct rlog_allocator blk_alloc = {NULL, blk_malloc, blk_realloc,
 
 /* ---- The base log. ---- */
 
-/* Append (or replace with) first..last, one term, payloads of size bytes
- * that depend on index and term. */
-static void put_entries(struct rlog *log, bool replace, uint64_t first,
-			uint64_t last, uint64_t term, size_t size)
-{
-	struct rlog_entry es[32];
-	uint8_t buf[32][256];
-	size_t n = (size_t)(last - first + 1);
-	if (n > 32 || size > sizeof(buf[0])) {
-		fuzz_fail(NAME, "base log: batch too large");
-	}
-	for (size_t i = 0; i < n; i++) {
-		for (size_t k = 0; k < size; k++) {
-			buf[i][k] =
-			    (uint8_t)((first + i) * 31u + k * 7u + term * 13u);
-		}
-		es[i] = (struct rlog_entry){.index = first + i,
-					    .term = term,
-					    .kind = i % 7 == 3
-							? RLOG_PAYLOAD_CONFIG
-							: RLOG_PAYLOAD_COMMAND,
-					    .payload = buf[i],
-					    .payload_len = size};
-	}
-	int rv = replace ? rlog_replace(log, es, n) : rlog_append(log, es, n);
-	check(rv, log, replace ? "replace" : "append");
-	check(rlog_sync(log), log, "sync");
-}
-
 static struct rlog *open_on(struct rlog_sim_disk *disk, bool verify, int *rv)
 {
 	struct rlog_options o;
@@ -325,25 +296,11 @@ static struct rlog *open_on(struct rlog_sim_disk *disk, bool verify, int *rv)
 	return *rv == 0 ? log : NULL;
 }
 
-/* The workload; docs at the top of the file. make_corpus.c drives the
- * same one. */
+/* The workload (fuzz.h, shared with make_corpus.c). */
 static void build_log(struct rlog *log)
 {
-	put_entries(log, false, 1, 6, 1, 90);
-	put_entries(log, false, 7, 12, 2, 90);
-	check(rlog_purge(log, 8, 2), log, "purge");
-	put_entries(log, false, 13, 18, 3, 120);
-	put_entries(log, false, 19, 24, 3, 120);
-	/* Segment 2 starts here. */
-	put_entries(log, false, 25, 30, 3, 200);
-	check(rlog_truncate(log, 23), log, "truncate");
-	put_entries(log, false, 23, 28, 4, 150);
-	put_entries(log, true, 26, 30, 5, 100);
-	put_entries(log, false, 31, 36, 5, 180);
-	/* Segment 3. */
-	put_entries(log, false, 37, 44, 6, 160);
-	check(rlog_truncate(log, 30), log, "truncate");
-	put_entries(log, false, 30, 32, 7, 60);
+	const char *what = "";
+	check(fuzz_seal_base_build(log, &what), log, what);
 }
 
 static int collect_cb(void *arg, const char *name, uint64_t size)

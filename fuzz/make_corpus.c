@@ -688,32 +688,6 @@ enum { SEAL_RAW = 0, SEAL_XOR = 1, SEAL_BUILD = 2, SEAL_NONE = 3 };
 #define SEAL_CUT 0x04u
 #define SEAL_BUILD_HDR_BYTES 14u
 
-/* The harness's base log, step for step (fuzz_seal_load.c build_log). */
-static void seal_put(struct ctx *c, bool replace, uint64_t first, uint64_t last,
-		     uint64_t term, size_t size)
-{
-	struct rlog_entry es[32];
-	uint8_t buf[32][256];
-	size_t n = (size_t)(last - first + 1);
-	for (size_t i = 0; i < n; i++) {
-		for (size_t k = 0; k < size; k++) {
-			buf[i][k] =
-			    (uint8_t)((first + i) * 31u + k * 7u + term * 13u);
-		}
-		es[i] = (struct rlog_entry){.index = first + i,
-					    .term = term,
-					    .kind = i % 7 == 3
-							? RLOG_PAYLOAD_CONFIG
-							: RLOG_PAYLOAD_COMMAND,
-					    .payload = buf[i],
-					    .payload_len = size};
-	}
-	int rv =
-	    replace ? rlog_replace(c->log, es, n) : rlog_append(c->log, es, n);
-	check(rv, c, replace ? "replace" : "append");
-	c_sync(c);
-}
-
 struct seal_file {
 	uint8_t *p;
 	size_t len;
@@ -740,19 +714,8 @@ static void seal_base_load(struct seal_base *b)
 {
 	struct ctx c;
 	c_new(&c, RLOG_SEGMENT_SIZE_MIN_BYTES, 1);
-	seal_put(&c, false, 1, 6, 1, 90);
-	seal_put(&c, false, 7, 12, 2, 90);
-	check(rlog_purge(c.log, 8, 2), &c, "purge");
-	seal_put(&c, false, 13, 18, 3, 120);
-	seal_put(&c, false, 19, 24, 3, 120);
-	seal_put(&c, false, 25, 30, 3, 200);
-	check(rlog_truncate(c.log, 23), &c, "truncate");
-	seal_put(&c, false, 23, 28, 4, 150);
-	seal_put(&c, true, 26, 30, 5, 100);
-	seal_put(&c, false, 31, 36, 5, 180);
-	seal_put(&c, false, 37, 44, 6, 160);
-	check(rlog_truncate(c.log, 30), &c, "truncate");
-	seal_put(&c, false, 30, 32, 7, 60);
+	const char *what = "";
+	check(fuzz_seal_base_build(c.log, &what), &c, what);
 	check(rlog_close(c.log), &c, "close");
 	c.log = NULL;
 	struct seg_list l = {.n = 0};
